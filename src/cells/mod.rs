@@ -1,1 +1,3 @@
 //! cells
+
+pub mod registry;
