@@ -140,6 +140,11 @@ impl CallSpec {
         keys
     }
 
+    /// Whether the response is a long-lived RecordIO stream (SUBSCRIBE, container sessions).
+    pub fn is_streaming(&self) -> bool {
+        STREAMING.contains(&(self.api, self.name))
+    }
+
     /// The name of the call's sub-message: the type in lower case.
     pub fn body_key(&self) -> String {
         self.name.to_ascii_lowercase()
@@ -149,7 +154,11 @@ impl CallSpec {
 /// Errors from [`build_call`]; each message is one line.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BuildError {
-    #[error("{call} has no field '{field}'; valid keys: {}", list_or_none(.valid))]
+    #[error(
+        "{call} has no field '{field}'{}; valid keys: {}",
+        did_you_mean(.field, .valid),
+        list_or_none(.valid)
+    )]
     UnknownField {
         call: &'static str,
         field: String,
@@ -182,7 +191,36 @@ fn list_or_none(keys: &[&'static str]) -> String {
     }
 }
 
+/// ` (did you mean 'x'?)` when one valid key is close to `field`.
+fn did_you_mean(field: &str, valid: &[&'static str]) -> String {
+    match suggest_key(field, valid) {
+        Some(k) => format!(" (did you mean '{k}'?)"),
+        None => String::new(),
+    }
+}
+
+/// The valid key closest to `key` (case-insensitive edit distance of at most a third of its
+/// length, at least 1), if any.
+pub fn suggest_key(key: &str, valid: &[&'static str]) -> Option<&'static str> {
+    let k = key.to_ascii_lowercase();
+    let limit = std::cmp::max(1, k.chars().count() / 3);
+    valid
+        .iter()
+        .map(|v| (levenshtein(&k, v), *v))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, v)| v)
+}
+
 const FRAMEWORK_ID: &str = "framework_id";
+
+/// Calls whose answer is a long-lived RecordIO stream rather than one body.
+const STREAMING: &[(Api, &str)] = &[
+    (Api::Scheduler, "SUBSCRIBE"),
+    (Api::Master, "SUBSCRIBE"),
+    (Api::Agent, "LAUNCH_NESTED_CONTAINER_SESSION"),
+    (Api::Agent, "ATTACH_CONTAINER_OUTPUT"),
+];
 
 /// Calls whose sub-message Mesos accepts being absent: sent only when an argument fills it.
 const OPTIONAL_BODY: &[(Api, &str)] = &[
@@ -622,12 +660,31 @@ fn nanos_to_duration(nanos: u128) -> Option<Duration> {
     Some(Duration::new(secs, sub))
 }
 
+/// Word-wraps `text` at `width` columns.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out
+}
+
 /// A plain-text help page for `%help NAME` and Shift-Tab inspection.
 pub fn help_text(spec: &CallSpec) -> String {
     let mut out = String::new();
     out.push_str(&format!("{} -- {}\n", spec.name, spec.summary));
     out.push_str(&format!("API: {}\n\n", spec.api.label()));
-    out.push_str(spec.doc);
+    out.push_str(&wrap(spec.doc, 92));
     out.push_str("\n\n");
     if spec.fields.is_empty() {
         out.push_str("Fields: none\n");

@@ -603,6 +603,12 @@ fn unknown_field_lists_valid_keys() {
     }
     let msg = err.to_string();
     assert!(msg.contains("path, offset, length"), "{msg}");
+    assert!(msg.contains("did you mean 'path'"), "{msg}");
+    assert_eq!(
+        suggest_key("lenght", &["path", "offset", "length"]),
+        Some("length")
+    );
+    assert_eq!(suggest_key("zzz", &["path", "offset", "length"]), None);
     assert!(!msg.contains('\n'));
     // Scheduler calls also take framework_id.
     let err = build(Api::Scheduler, "KILL", &[("task", json!("x"))]).unwrap_err();
@@ -726,7 +732,6 @@ fn help_text_has_everything() {
     for part in [
         "READ_FILE",
         spec.summary,
-        spec.doc,
         "agent operator API",
         "* path",
         "integer",
@@ -735,6 +740,8 @@ fn help_text_has_everything() {
     ] {
         assert!(h.contains(part), "missing {part:?} in\n{h}");
     }
+    let flat = h.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(spec.doc), "doc missing in\n{h}");
     let h = help_text(lookup(Api::Scheduler, "SUBSCRIBE").unwrap());
     assert!(h.contains("framework_info.roles"), "{h}");
     assert!(h.contains("framework_id="), "{h}");
@@ -778,5 +785,19 @@ fn every_call_builds_with_its_required_fields() {
             .map(|f| (f.name.to_string(), sample(f.kind)))
             .collect();
         build_call(c, &required).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+    }
+}
+
+#[test]
+fn streaming_calls() {
+    assert!(lookup(Api::Scheduler, "SUBSCRIBE").is_some_and(CallSpec::is_streaming));
+    assert!(lookup(Api::Master, "SUBSCRIBE").is_some_and(CallSpec::is_streaming));
+    assert!(lookup(Api::Agent, "ATTACH_CONTAINER_OUTPUT").is_some_and(CallSpec::is_streaming));
+    assert!(!lookup(Api::Master, "GET_STATE").is_some_and(CallSpec::is_streaming));
+    for (api, name) in STREAMING {
+        assert!(lookup(*api, name).is_some(), "{name}");
+    }
+    for (api, name) in OPTIONAL_BODY {
+        assert!(lookup(*api, name).is_some(), "{name}");
     }
 }
