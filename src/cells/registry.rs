@@ -34,6 +34,9 @@ pub enum Api {
 }
 
 impl Api {
+    /// Every API, in [`calls`] order.
+    pub const ALL: [Api; 4] = [Api::Scheduler, Api::Master, Api::Agent, Api::Helper];
+
     /// A short human name, as help pages show it.
     pub fn label(self) -> &'static str {
         match self {
@@ -42,6 +45,17 @@ impl Api {
             Api::Agent => "agent operator API (POST /api/v1 on an agent)",
             Api::Helper => "kernel helper statement",
         }
+    }
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Api::Scheduler => "scheduler",
+            Api::Master => "master",
+            Api::Agent => "agent",
+            Api::Helper => "helper",
+        })
     }
 }
 

@@ -801,3 +801,49 @@ fn streaming_calls() {
         assert!(lookup(*api, name).is_some(), "{name}");
     }
 }
+
+#[test]
+fn parse_duration_never_panics() {
+    let pieces = [
+        "",
+        "0",
+        "1",
+        "9",
+        ".",
+        "..",
+        "-",
+        "+",
+        "e",
+        "s",
+        "ms",
+        "us",
+        "µs",
+        "ns",
+        "m",
+        "h",
+        "d",
+        "min",
+        " ",
+        "秒",
+        "1e400",
+        "18446744073709551616",
+        "99999999999999999999999999999999",
+    ];
+    for a in pieces {
+        for b in pieces {
+            for c in pieces {
+                let text = format!("{a}{b}{c}");
+                let _ = parse_duration(&text);
+            }
+        }
+    }
+}
+
+#[test]
+fn calls_are_ordered_by_api() {
+    let order: Vec<Api> = calls().iter().map(|c| c.api).collect();
+    let mut sorted = order.clone();
+    sorted.sort_by_key(|a| Api::ALL.iter().position(|x| x == a));
+    assert_eq!(order, sorted);
+    assert_eq!(Api::Agent.to_string(), "agent");
+}
