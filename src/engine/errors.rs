@@ -3,6 +3,7 @@
 
 use crate::cells::lexer::{advance, Pos};
 use crate::cells::parser::Statement;
+use crate::cells::registry;
 use crate::engine::jq::JqError;
 use crate::engine::session::Variables;
 use crate::jupyter::CellError;
@@ -59,45 +60,32 @@ pub fn locate(mut e: CellError, stmt: &Statement) -> CellError {
     e
 }
 
-/// Edit distance between two names, case-insensitive.
-pub fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_ascii_uppercase().chars().collect();
-    let b: Vec<char> = b.to_ascii_uppercase().chars().collect();
+/// Up to `max` of `candidates` close to `name`, best first (for magics; calls use the
+/// registry's own ranking).
+pub fn close_matches<'a>(name: &str, candidates: &[&'a str], max: usize) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, &str)> = candidates
+        .iter()
+        .map(|c| (strsim_distance(name, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(max).map(|(_, c)| c).collect()
+}
+
+fn strsim_distance(a: &str, b: &str) -> usize {
+    // Magics are few and short: a plain edit distance on bytes is enough.
+    let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
     prev[b.len()]
-}
-
-/// Up to `max` candidates close to `name`, best first.
-pub fn close_matches<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-    max: usize,
-) -> Vec<&'a str> {
-    let upper = name.to_ascii_uppercase();
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .filter_map(|c| {
-            let cu = c.to_ascii_uppercase();
-            let d = distance(&upper, &cu);
-            let limit = (upper.len().max(cu.len()) / 3).max(2);
-            if d <= limit || cu.contains(&upper) || upper.contains(&cu) {
-                Some((d, c))
-            } else {
-                None
-            }
-        })
-        .collect();
-    scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(max).map(|(_, c)| c).collect()
 }
 
 fn did_you_mean(matches: &[&str], prefix: &str) -> String {
@@ -115,8 +103,7 @@ fn did_you_mean(matches: &[&str], prefix: &str) -> String {
 }
 
 pub fn unknown_call(name: &str) -> CellError {
-    let names = crate::engine::help::all_names();
-    let matches = close_matches(name, names.iter().copied(), 3);
+    let matches = registry::suggest(name, 3);
     CellError::new(
         Kind::UnknownCall.name(),
         format!(
@@ -127,7 +114,7 @@ pub fn unknown_call(name: &str) -> CellError {
 }
 
 pub fn unknown_magic(name: &str) -> CellError {
-    let matches = close_matches(name, MAGICS.iter().copied(), 2);
+    let matches = close_matches(name, MAGICS, 2);
     CellError::new(
         Kind::UnknownMagic.name(),
         format!(
@@ -138,8 +125,7 @@ pub fn unknown_magic(name: &str) -> CellError {
 }
 
 pub fn unknown_help(topic: &str) -> CellError {
-    let names = crate::engine::help::all_names();
-    let matches = close_matches(topic, names.iter().copied(), 3);
+    let matches = registry::suggest(topic, 3);
     CellError::new(
         Kind::UnknownCall.name(),
         format!("no help for '{topic}'{}", did_you_mean(&matches, "")),
@@ -183,10 +169,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn close_matches_rank_by_distance() {
-        let names = ["GET_VERSION", "GET_STATE", "GET_HEALTH", "SUBSCRIBE"];
-        assert_eq!(close_matches("GET_VERSON", names, 3)[0], "GET_VERSION");
-        assert_eq!(close_matches("get_state", names, 3)[0], "GET_STATE");
-        assert!(close_matches("XYZZY", names, 3).is_empty());
+    fn unknown_names_suggest_close_ones() {
+        assert!(unknown_call("GET_VERSON")
+            .evalue
+            .contains("did you mean GET_VERSION"));
+        assert!(unknown_magic("tiemout").evalue.contains("%timeout"));
+        assert!(!unknown_call("XYZZYQ").evalue.contains("did you mean"));
     }
 }

@@ -1,57 +1,67 @@
 //! Help, completion and inspection: `%help`, Tab and Shift-Tab. Texts are written for
 //! people at a notebook, in our own words.
 
+use crate::cells::registry::{self, Api};
 use crate::display::Bundle;
 use crate::engine::errors::MAGICS;
 use crate::engine::session::{summarize, Variables};
 use crate::jupyter::Completion;
 use serde_json::json;
 
-/// The language's own statements, with one-line help each.
-pub const STATEMENTS: &[(&str, &str, &str)] = &[
-    ("PRINT", "PRINT expr", "Writes the value of a jq expression to stdout: strings as they are, other values as JSON."),
-    ("EPRINT", "EPRINT expr", "Like PRINT, to stderr."),
-    ("ASSERT", "ASSERT expr", "Fails the cell with AssertionFailed unless the jq expression is true."),
-    ("WAIT", "WAIT expr [timeout=30s]", "Re-evaluates the jq expression until it is true; a Timeout error when the time is up. Interruptible."),
-];
+const LANGUAGE: &str = "\
+mesos-kernel: cells speak the Apache Mesos HTTP API.
 
+One statement per line (a JSON body or an HTTP request may continue over several lines;
+# starts a comment):
+  NAME key=value ...            a Mesos call by its type: GET_STATE, READ_FILE path=... ;
+                                agent [ID] NAME for an agent, operator SUBSCRIBE for the master's
+  {\"type\": \"GET_STATE\"}         a Mesos call as JSON (a jq object, so $vars may stand for values)
+  GET /master/state             raw HTTP; POST /api/v1 with header lines, a blank line and a body
+  expr                          any jq expression over the session's $variables: 1 + 2, $x.a
+  name = STATEMENT              binds the result to $name ($_ is always the last result)
+  STATEMENT | filter            pipes the result through a jq filter (| json, | table choose a view)
+
+Magics:
+  %help [NAME]                  this page, or the page of a statement or call
+  %vars                         the session's variables
+  %timeout [DURATION]           the time limit of calls and waits (30s by default)
+";
+
+/// Every name Tab and %help know: Mesos calls and the language's own statements.
 pub fn all_names() -> Vec<&'static str> {
-    STATEMENTS.iter().map(|(n, _, _)| *n).collect()
+    registry::names()
 }
 
 fn overview() -> String {
-    let mut text = String::from(
-        "mesos-kernel: cells speak the Apache Mesos HTTP API.\n\n\
-         Statements (one per line; # starts a comment):\n",
-    );
-    for (_, usage, doc) in STATEMENTS {
-        text.push_str(&format!("  {usage:<28} {doc}\n"));
+    let mut text = String::from(LANGUAGE);
+    text.push_str("\nStatements:\n");
+    for spec in registry::calls().iter().filter(|c| c.api == Api::Helper) {
+        text.push_str(&format!("  {:<12} {}\n", spec.name, spec.summary));
     }
-    text.push_str(
-        "  expr                         any jq expression over the session's $variables: 1 + 2, $x.a\n\
-         \x20 name = STATEMENT             binds the result to $name (and $_ is always the last result)\n\
-         \x20 STATEMENT | filter           pipes the result through a jq filter\n\n\
-         Magics:\n\
-         \x20 %help [NAME]                 this page, or the page of a statement or call\n\
-         \x20 %vars                        the session's variables\n\
-         \x20 %timeout [DURATION]          the time limit of calls (30s by default)\n",
-    );
+    for api in [Api::Master, Api::Agent, Api::Scheduler] {
+        let names: Vec<&str> = registry::calls()
+            .iter()
+            .filter(|c| c.api == api)
+            .map(|c| c.name)
+            .collect();
+        text.push_str(&format!("\n{} calls: {}\n", api.label(), names.join(" ")));
+    }
+    text.push_str("\n%help NAME shows a call's fields and an example.\n");
     text
 }
 
 /// The help page for a topic, or the overview for an empty topic.
 pub fn help(topic: &str) -> Option<Bundle> {
-    if topic.is_empty() {
+    let topic = topic.trim().trim_start_matches('%');
+    if topic.is_empty() || MAGICS.contains(&topic) {
         return Some(Bundle::text(overview()));
     }
-    let upper = topic.trim_start_matches('%').to_ascii_uppercase();
-    if let Some((name, usage, doc)) = STATEMENTS.iter().find(|(n, _, _)| *n == upper) {
-        return Some(Bundle::text(format!("{name}\n\n  {usage}\n\n{doc}\n")));
+    let specs = registry::lookup_all(topic);
+    if specs.is_empty() {
+        return None;
     }
-    if MAGICS.contains(&topic.trim_start_matches('%')) {
-        return Some(Bundle::text(overview()));
-    }
-    None
+    let pages: Vec<String> = specs.iter().map(|s| registry::help_text(s)).collect();
+    Some(Bundle::text(pages.join("\n")))
 }
 
 /// The word around the cursor: its start (in code points) and text up to the cursor.
@@ -137,6 +147,8 @@ mod tests {
         vars.set("stuff", json!(1));
         let c = complete("ASS", 3, &vars);
         assert_eq!(c.matches, vec!["ASSERT"]);
+        let c = complete("GET_VER", 7, &vars);
+        assert_eq!(c.matches, vec!["GET_VERSION"]);
         let c = complete("PRINT $st", 9, &vars);
         assert_eq!(c.matches, vec!["$state", "$stuff"]);
         assert_eq!(c.cursor_start, 6);
@@ -147,9 +159,9 @@ mod tests {
     #[test]
     fn completion_positions_are_code_points() {
         let vars = Variables::default();
-        let c = complete("PRINT \"é\" # WA", 14, &vars);
+        let c = complete("PRINT \"é\" # EPR", 15, &vars);
         assert_eq!(c.cursor_start, 12);
-        assert_eq!(c.matches, vec!["WAIT"]);
+        assert_eq!(c.matches, vec!["EPRINT"]);
     }
 
     #[test]

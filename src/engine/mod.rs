@@ -8,6 +8,7 @@ pub mod session;
 
 use crate::cells::lexer::{advance, Pos};
 use crate::cells::parser::{self, Action, ParseError, Statement};
+use crate::cells::registry::parse_duration;
 use crate::display::Bundle;
 use crate::jupyter::{CellError, Completeness, Completion, ExecuteContext, Interpreter};
 use errors::{jq_error, Kind};
@@ -117,7 +118,7 @@ impl Engine {
             }
             Action::Assert { expr } => {
                 let values = self.jq(expr, Value::Null, at, ctx).await?;
-                if let Some(bad) = values.iter().find(|v| **v != Value::Bool(true)) {
+                if let Some(bad) = values.iter().find(|v| !truthy(v)) {
                     let got = if *bad == Value::Bool(false) {
                         String::new()
                     } else {
@@ -206,7 +207,7 @@ impl Engine {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let values = self.jq(expr, Value::Null, at, ctx).await?;
-            if !values.is_empty() && values.iter().all(|v| *v == Value::Bool(true)) {
+            if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
@@ -292,28 +293,9 @@ pub fn show_duration(d: Duration) -> String {
     }
 }
 
-/// "30s", "500ms", "1.5s", "2m", "1h", or a number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (num, unit) = text.split_at(split);
-    let n: f64 = num.trim().parse().ok()?;
-    let scale = match unit {
-        "" | "s" | "sec" | "secs" => 1.0,
-        "ms" => 1e-3,
-        "us" => 1e-6,
-        "ns" => 1e-9,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    let secs = n * scale;
-    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-        return None;
-    }
-    Some(Duration::from_secs_f64(secs))
+/// jq's truth: everything but false and null.
+fn truthy(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
 }
 
 pub fn html_escape(s: &str) -> String {
@@ -439,20 +421,4 @@ impl Interpreter for Engine {
     }
 
     async fn shutdown(&mut self) {}
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        for bad in ["", "abc", "-5s", "1e400s", "5 parsecs", "NaN"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
-    }
 }
