@@ -1,0 +1,184 @@
+//! HTTP to Mesos masters and agents with reqwest (rustls): one request at a time per cell,
+//! bounded by the session timeout and cancelled by an interrupt. Bodies are read with a
+//! size cap so a runaway server cannot exhaust the kernel.
+
+use crate::mesos::error::{error_message, MesosError};
+use futures::StreamExt;
+use serde_json::Value;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Larger bodies are refused: a 100k-task state is far below this.
+pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
+
+/// A response: its status, content type and body as JSON when it is JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as a value: JSON when it parses, else a string, null when empty.
+    pub fn value(&self) -> Value {
+        if self.body.is_empty() {
+            return Value::Null;
+        }
+        match serde_json::from_slice(&self.body) {
+            Ok(v) => v,
+            Err(_) => Value::String(String::from_utf8_lossy(&self.body).into_owned()),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new() -> Result<Self, MesosError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("mesos-kernel/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| MesosError::InvalidRequest(format!("cannot set up HTTP: {e}")))?;
+        Ok(Client { http })
+    }
+
+    /// Sends one request and reads the whole answer, whatever its status.
+    pub async fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Reply, MesosError> {
+        let m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| MesosError::InvalidRequest(format!("'{method}' is not an HTTP method")))?;
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| MesosError::InvalidRequest(format!("'{url}' is not a URL: {e}")))?;
+        let mut req = self.http.request(m, parsed);
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let work = async {
+            let resp = req.send().await.map_err(|e| connection_error(url, &e))?;
+            let status = resp.status().as_u16();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect();
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let mut body = Vec::new();
+            let mut stream = resp.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| MesosError::BadResponse {
+                    url: url.to_string(),
+                    detail: format!("the answer broke off: {e}"),
+                })?;
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(MesosError::BadResponse {
+                        url: url.to_string(),
+                        detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Reply { status, content_type, headers, body })
+        };
+        tokio::select! {
+            r = tokio::time::timeout(timeout, work) => r.unwrap_or_else(|_| Err(MesosError::Timeout {
+                method: method.to_string(),
+                url: url.to_string(),
+                after: timeout,
+            })),
+            _ = cancel.cancelled() => Err(MesosError::Interrupted),
+        }
+    }
+
+    /// A v1 operator call (`POST base/api/v1`), answered with its JSON or a MesosHttpError.
+    pub async fn operator(
+        &self,
+        base: &str,
+        call: &Value,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Value, MesosError> {
+        let url = format!("{}/api/v1", base.trim_end_matches('/'));
+        let body = serde_json::to_vec(call).unwrap_or_default();
+        let reply = self.request("POST", &url, &json_headers(), Some(body), timeout, cancel).await?;
+        check("POST", &url, reply)
+    }
+
+    /// A legacy GET endpoint (`/master/state`, `/files/read?...`) answered with its JSON.
+    pub async fn get_json(&self, url: &str, timeout: Duration, cancel: &CancellationToken) -> Result<Value, MesosError> {
+        let reply = self.request("GET", url, &[], None, timeout, cancel).await?;
+        check("GET", url, reply)
+    }
+}
+
+pub fn json_headers() -> Vec<(String, String)> {
+    vec![
+        ("Content-Type".into(), "application/json".into()),
+        ("Accept".into(), "application/json".into()),
+    ]
+}
+
+/// 2xx gives the body's value; anything else is an error with the server's message.
+pub fn check(method: &str, url: &str, reply: Reply) -> Result<Value, MesosError> {
+    if (200..300).contains(&reply.status) {
+        if reply.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        return serde_json::from_slice(&reply.body).map_err(|e| MesosError::BadResponse {
+            url: url.to_string(),
+            detail: format!(
+                "the answer ({} bytes{}) is not JSON: {e}",
+                reply.body.len(),
+                reply.content_type.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+            ),
+        });
+    }
+    let status_text = reqwest::StatusCode::from_u16(reply.status)
+        .ok()
+        .and_then(|s| s.canonical_reason().map(|r| format!("{} {r}", reply.status)))
+        .unwrap_or_else(|| reply.status.to_string());
+    Err(MesosError::Http {
+        method: method.to_string(),
+        url: url.to_string(),
+        status: reply.status,
+        message: error_message(&reply.body, &status_text),
+    })
+}
+
+fn connection_error(url: &str, e: &reqwest::Error) -> MesosError {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    MesosError::Connection {
+        url: url.to_string(),
+        detail: format!("{detail}; is the master running there? (%master sets it)"),
+    }
+}
