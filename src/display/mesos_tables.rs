@@ -55,7 +55,10 @@ pub fn normalize_hint(hint: &str) -> String {
         None => return h.to_ascii_uppercase(),
     };
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let path = path.trim_end_matches('/');
+    let path = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
     let path = path.strip_suffix(".json").unwrap_or(path);
     for prefix in ["/master", "/slave(1)", "/agent"] {
         if let Some(rest) = path.strip_prefix(prefix) {
