@@ -24,14 +24,18 @@ pub fn tables(value: &Value, hint: Option<&str>) -> Option<Vec<Table>> {
             return Some(tables);
         }
     }
-    let hint = match hint {
-        Some(h) => normalize_hint(h),
-        None => detect(value)?.to_string(),
-    };
-    if hint.starts_with('/') {
-        return legacy_tables(&hint, value);
+    if let Some(tables) = hint.and_then(|h| hinted_tables(value, &normalize_hint(h))) {
+        return Some(tables);
     }
-    match hint.as_str() {
+    // No hint, or one that does not fit the value: the shape may still say what it is.
+    hinted_tables(value, detect(value)?)
+}
+
+fn hinted_tables(value: &Value, hint: &str) -> Option<Vec<Table>> {
+    if hint.starts_with('/') {
+        return legacy_tables(hint, value);
+    }
+    match hint {
         "TASKS" => Some(vec![task_statuses(value.as_array()?)]),
         "OFFERS" => Some(vec![offers(value.as_array()?.iter())]),
         call => {
@@ -137,13 +141,20 @@ fn v1_tables(kind: &str, p: &Value, lenient: bool) -> Option<Vec<Table>> {
             t
         }
         "GET_TASKS" => {
-            list(p, "tasks", lenient)?;
+            if !lenient
+                && !["tasks", "launched_tasks"]
+                    .iter()
+                    .any(|k| list(p, k, false).is_some())
+            {
+                return None;
+            }
             vec![tasks(v1_task_lists(p))]
         }
         "GET_EXECUTORS" => {
             let all = list(p, "executors", lenient)?
                 .iter()
-                .chain(extra(p, "orphan_executors"));
+                .chain(extra(p, "orphan_executors"))
+                .chain(extra(p, "completed_executors"));
             vec![v1_executors(all)]
         }
         "GET_STATE" => {
@@ -400,11 +411,15 @@ fn frameworks<'a>(
 // ---------------------------------------------------------------- tasks
 
 fn v1_task_lists(p: &Value) -> impl Iterator<Item = &Value> {
+    // The master's lists, then the agent's (queued, launched, terminated).
     [
         "pending_tasks",
         "tasks",
         "unreachable_tasks",
         "orphan_tasks",
+        "queued_tasks",
+        "launched_tasks",
+        "terminated_tasks",
         "completed_tasks",
     ]
     .into_iter()
@@ -700,46 +715,61 @@ fn count_cell(items: &[Value], key: &str) -> String {
     format!("{n} ({on} {key})")
 }
 
-/// v1 GET_STATE: a summary, then agents, frameworks (with their task counts) and tasks.
+/// v1 GET_STATE: a summary, then agents, frameworks (with their live task counts) and
+/// tasks. An agent's GET_STATE has no `get_agents`: its executors are shown instead.
 fn v1_state(p: &Value) -> Vec<Table> {
     let get_tasks = p.get("get_tasks").unwrap_or(&NULL);
-    let get_agents = p.get("get_agents").unwrap_or(&NULL);
+    let get_agents = p.get("get_agents");
     let get_frameworks = p.get("get_frameworks").unwrap_or(&NULL);
-    let agent_list = extra(get_agents, "agents");
     let framework_list = extra(get_frameworks, "frameworks");
 
     let mut per_framework: HashMap<String, usize> = HashMap::new();
-    for t in extra(get_tasks, "tasks")
+    for t in ["tasks", "pending_tasks", "queued_tasks", "launched_tasks"]
         .iter()
-        .chain(extra(get_tasks, "pending_tasks"))
+        .flat_map(|k| extra(get_tasks, k))
     {
         *per_framework.entry(field(t, "framework_id")).or_insert(0) += 1;
     }
-    let mut summary = vec![
-        (
+    let mut summary = Vec::new();
+    if let Some(a) = get_agents {
+        let agent_list = extra(a, "agents");
+        summary.push((
             "agents".to_string(),
             Cell::new(count_cell(agent_list, "active")),
-        ),
-        (
-            "frameworks".to_string(),
-            Cell::new(count_cell(framework_list, "connected")),
-        ),
-        (
-            "completed frameworks".to_string(),
-            Cell::new(
-                extra(get_frameworks, "completed_frameworks")
-                    .len()
-                    .to_string(),
-            ),
-        ),
-    ];
+        ));
+    }
+    summary.push((
+        "frameworks".to_string(),
+        Cell::new(count_cell(framework_list, "connected")),
+    ));
+    let completed = extra(get_frameworks, "completed_frameworks").len();
+    summary.push((
+        "completed frameworks".to_string(),
+        Cell::new(completed.to_string()),
+    ));
     summary.extend(state_rows(count_states(v1_task_lists(get_tasks))));
-    vec![
-        Table::key_values("cluster state", summary),
-        agents(agent_list.iter()),
-        frameworks("frameworks", framework_list.iter(), Some(&per_framework)),
-        tasks(v1_task_lists(get_tasks)),
-    ]
+
+    let mut out = vec![Table::key_values("cluster state", summary)];
+    match get_agents {
+        Some(a) => out.push(agents(extra(a, "agents").iter())),
+        None => {
+            let e = p.get("get_executors").unwrap_or(&NULL);
+            if e.is_object() {
+                out[0].caption = "agent state".to_string();
+                let all = extra(e, "executors")
+                    .iter()
+                    .chain(extra(e, "completed_executors"));
+                out.push(v1_executors(all));
+            }
+        }
+    }
+    out.push(frameworks(
+        "frameworks",
+        framework_list.iter(),
+        Some(&per_framework),
+    ));
+    out.push(tasks(v1_task_lists(get_tasks)));
+    out
 }
 
 fn legacy_master_tasks(v: &Value) -> impl Iterator<Item = &Value> {

@@ -143,7 +143,8 @@ pub fn number(value: &Value) -> Option<f64> {
     }
 }
 
-/// 2 -> "2", 0.30000000000000004 -> "0.3", 496.5 -> "496.5".
+/// 2 -> "2", 0.30000000000000004 -> "0.3", 496.5 -> "496.5", 0.0123 -> "0.0123" (metrics
+/// keep their small values): six decimals at most, float noise gone.
 pub fn format_number(f: f64) -> String {
     if !f.is_finite() {
         return f.to_string();
@@ -151,7 +152,10 @@ pub fn format_number(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         return format!("{}", f as i64);
     }
-    let s = format!("{f:.2}");
+    if f.abs() < 1e-6 || f.abs() >= 1e15 {
+        return format!("{f:e}");
+    }
+    let s = format!("{f:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -303,6 +307,9 @@ mod tests {
         assert_eq!(format_number(0.1 + 0.2), "0.3");
         assert_eq!(format_number(2.0), "2");
         assert_eq!(format_number(496.5), "496.5");
+        assert_eq!(format_number(0.0123), "0.0123");
+        assert_eq!(format_number(1.0 / 3.0), "0.333333");
+        assert_eq!(format_number(1e-9), "1e-9");
         assert_eq!(text(&json!({"value": "abc-S0"})), "abc-S0");
         assert_eq!(text(&json!(null)), "");
         assert_eq!(used_of(Some(0.2), Some(2.0)), "0.2 / 2");

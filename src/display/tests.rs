@@ -449,6 +449,34 @@ fn v1_state_summary_and_tables() {
 }
 
 #[test]
+fn v1_agent_state_shows_executors() {
+    let v = json!({"type": "GET_STATE", "get_state": {
+        "get_tasks": {"launched_tasks": [v1_task(1, "TASK_RUNNING")],
+                      "terminated_tasks": [v1_task(2, "TASK_FINISHED")]},
+        "get_executors": {"executors": [{"executor_info": {
+            "executor_id": {"value": "web-1"}, "framework_id": {"value": "F0"}, "name": "ex"}}]},
+        "get_frameworks": {"frameworks": [v1_framework()]}
+    }});
+    let ts = tables(&v, None).unwrap_or_default();
+    let captions: Vec<&str> = ts.iter().map(|t| t.caption.as_str()).collect();
+    assert_eq!(
+        captions,
+        ["agent state", "executors", "frameworks", "tasks"]
+    );
+    assert!(ts[0].rows.iter().all(|r| r[0].text != "agents"));
+    assert_eq!(summary_value(&ts[0], "tasks TASK_FINISHED"), "1");
+    assert_eq!(cell(&ts[1], 0, "id"), "web-1");
+    assert_eq!(cell(&ts[2], 0, "tasks"), "1");
+    assert_eq!(ts[3].total, 2);
+}
+
+#[test]
+fn a_hint_that_does_not_fit_falls_back_to_the_shape() {
+    let t = tables(&legacy_master_state(), Some("GET_MASTER")).unwrap_or_default();
+    assert_eq!(t.len(), 4);
+}
+
+#[test]
 fn legacy_state_summary() {
     let v = json!({
         "hostname": "master.example.com", "cluster": "demo",
