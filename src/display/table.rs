@@ -5,8 +5,9 @@ use super::bundle::Bundle;
 
 /// At most this many rows are shown, in HTML and in text; the caption gives the full count.
 pub const MAX_ROWS: usize = 50;
-/// Text cells longer than this many characters are cut and end with "…".
-pub const MAX_TEXT_CELL_CHARS: usize = 40;
+/// Text cells longer than this many characters are cut and end with "…"; Mesos ids
+/// (a 36-character master UUID and a suffix) stay whole.
+pub const MAX_TEXT_CELL_CHARS: usize = 60;
 /// HTML cells longer than this many characters are cut and end with "…".
 pub const MAX_HTML_CELL_CHARS: usize = 300;
 
