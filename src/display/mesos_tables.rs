@@ -38,6 +38,14 @@ fn hinted_tables(value: &Value, hint: &str) -> Option<Vec<Table>> {
     match hint {
         "TASKS" => Some(vec![task_statuses(value.as_array()?)]),
         "OFFERS" => Some(vec![offers(value.as_array()?.iter())]),
+        // Lists picked out of a state, e.g. `$state.slaves` or `.get_agents.agents`.
+        "AGENTS" => Some(vec![agents(value.as_array()?.iter())]),
+        "FRAMEWORKS" => Some(vec![frameworks(
+            "frameworks",
+            value.as_array()?.iter(),
+            None,
+        )]),
+        "TASK_LIST" => Some(vec![tasks(value.as_array()?.iter())]),
         call => {
             // A v1 call's hint on a value without "type": the payload, or the whole value.
             let payload = value.get(call.to_ascii_lowercase()).unwrap_or(value);
@@ -92,9 +100,16 @@ fn detect(value: &Value) -> Option<&'static str> {
         Value::Array(items) => {
             let first = items.first()?.as_object()?;
             let has = |k: &str| first.contains_key(k);
+            let task_like = (has("task_id") || has("slave_id")) && has("state");
             if has("path") && has("mode") && has("size") {
                 Some("/files/browse")
-            } else if has("task_id") && has("state") {
+            } else if has("agent_info") || (has("hostname") && has("used_resources")) {
+                Some("AGENTS")
+            } else if has("framework_info") {
+                Some("FRAMEWORKS")
+            } else if task_like && (has("resources") || has("statuses")) {
+                Some("TASK_LIST")
+            } else if task_like {
                 Some("TASKS")
             } else if has("id") && has("agent_id") && has("resources") && has("framework_id") {
                 Some("OFFERS")

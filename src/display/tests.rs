@@ -477,6 +477,28 @@ fn a_hint_that_does_not_fit_falls_back_to_the_shape() {
 }
 
 #[test]
+fn lists_picked_out_of_a_state_are_recognised() {
+    let state = legacy_master_state();
+    let cases = [
+        (get_agents()["get_agents"]["agents"].clone(), "agents"),
+        (state["slaves"].clone(), "agents"),
+        (json!([v1_framework()]), "frameworks"),
+        (json!([v1_task(1, "TASK_RUNNING")]), "tasks"),
+        (state["frameworks"][0]["tasks"].clone(), "tasks"),
+    ];
+    for (v, caption) in cases {
+        let t = only(tables(&v, None));
+        assert_eq!(t.caption, caption, "{v}");
+        assert!(t.total > 0);
+    }
+    // Task objects keep the task columns, statuses the status columns.
+    assert_eq!(
+        only(tables(&json!([v1_task(1, "TASK_RUNNING")]), None)).columns[2],
+        "framework"
+    );
+}
+
+#[test]
 fn legacy_state_summary() {
     let v = json!({
         "hostname": "master.example.com", "cluster": "demo",
