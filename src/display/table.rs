@@ -23,13 +23,16 @@ pub enum Tone {
 }
 
 impl Tone {
-    fn class(self) -> Option<&'static str> {
+    /// The cell's opening tag. The class takes the theme's colors from the scoped style;
+    /// the inline color is what survives when JupyterLab sanitizes an untrusted notebook's
+    /// HTML (it drops `<style>` and `var()`, keeps `class` and plain colors).
+    fn td(self) -> &'static str {
         match self {
-            Tone::Plain => None,
-            Tone::Good => Some("mk-good"),
-            Tone::Warn => Some("mk-warn"),
-            Tone::Bad => Some("mk-bad"),
-            Tone::Muted => Some("mk-muted"),
+            Tone::Plain => "<td>",
+            Tone::Good => "<td class=\"mk-good\" style=\"color:#2e7d32;font-weight:bold\">",
+            Tone::Warn => "<td class=\"mk-warn\" style=\"color:#e65100\">",
+            Tone::Bad => "<td class=\"mk-bad\" style=\"color:#c62828;font-weight:bold\">",
+            Tone::Muted => "<td class=\"mk-muted\" style=\"color:#757575\">",
         }
     }
 
@@ -193,14 +196,7 @@ impl Table {
             out.push_str("<tr>");
             for i in 0..self.columns.len() {
                 let cell = row.get(i);
-                match cell.and_then(|c| c.tone.class()) {
-                    Some(class) => {
-                        out.push_str("<td class=\"");
-                        out.push_str(class);
-                        out.push_str("\">");
-                    }
-                    None => out.push_str("<td>"),
-                }
+                out.push_str(cell.map(|c| c.tone).unwrap_or_default().td());
                 if let Some(cell) = cell {
                     out.push_str(&escape_html(&truncate(&cell.text, MAX_HTML_CELL_CHARS)));
                 }
@@ -268,16 +264,17 @@ fn push_text_row(out: &mut String, cells: &[String], widths: &[usize]) {
 
 /// Scoped by `.mesos-kernel-table`, with JupyterLab's theme variables and light fallbacks,
 /// so the table follows light and dark themes and leaves the rest of the page alone.
+/// `!important` lets the theme's state colors win over the cells' inline fallbacks.
 const STYLE: &str = "<style>\
 .mesos-kernel-table table{border-collapse:collapse;margin:0 0 1em 0;font-size:var(--jp-code-font-size,13px);color:var(--jp-ui-font-color1,#000);}\
 .mesos-kernel-table caption{caption-side:top;text-align:left;font-weight:bold;padding:2px 0;color:var(--jp-ui-font-color1,#000);}\
 .mesos-kernel-table th,.mesos-kernel-table td{border:1px solid var(--jp-border-color2,#ddd);padding:2px 8px;text-align:left;vertical-align:top;white-space:nowrap;}\
 .mesos-kernel-table th{background:var(--jp-layout-color2,#f5f5f5);}\
 .mesos-kernel-table tbody tr:nth-child(even){background:var(--jp-layout-color1,#fff);}\
-.mesos-kernel-table .mk-good{color:var(--jp-success-color1,#2e7d32);font-weight:bold;}\
-.mesos-kernel-table .mk-warn{color:var(--jp-warn-color1,#e65100);}\
-.mesos-kernel-table .mk-bad{color:var(--jp-error-color1,#c62828);font-weight:bold;}\
-.mesos-kernel-table .mk-muted{color:var(--jp-ui-font-color2,#757575);}\
+.mesos-kernel-table .mk-good{color:var(--jp-success-color1,#2e7d32)!important;}\
+.mesos-kernel-table .mk-warn{color:var(--jp-warn-color1,#e65100)!important;}\
+.mesos-kernel-table .mk-bad{color:var(--jp-error-color1,#c62828)!important;}\
+.mesos-kernel-table .mk-muted{color:var(--jp-ui-font-color2,#757575)!important;}\
 </style>";
 
 /// The text/html + text/plain bundle of one or more tables, shown one below the other.
@@ -403,9 +400,9 @@ mod tests {
         assert_eq!(Cell::state("TASK_STAGING").tone, Tone::Warn);
         let mut t = Table::new("t", &["state"]);
         t.push(vec![Cell::state("TASK_FAILED")]);
-        assert!(t
-            .to_html()
-            .contains("<td class=\"mk-bad\">TASK_FAILED</td>"));
+        assert!(t.to_html().contains(
+            "<td class=\"mk-bad\" style=\"color:#c62828;font-weight:bold\">TASK_FAILED</td>"
+        ));
     }
 
     #[test]

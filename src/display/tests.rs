@@ -296,8 +296,10 @@ fn tasks_tables() {
     assert_eq!(t.rows[0][4].tone, Tone::Good);
     assert_eq!(t.rows[1][4].tone, Tone::Bad);
     let b = render(&v, None, Format::Auto);
-    assert!(html(&b).contains("<td class=\"mk-good\">TASK_RUNNING</td>"));
-    assert!(html(&b).contains("<td class=\"mk-bad\">TASK_FAILED</td>"));
+    assert!(html(&b)
+        .contains("class=\"mk-good\" style=\"color:#2e7d32;font-weight:bold\">TASK_RUNNING</td>"));
+    assert!(html(&b)
+        .contains("class=\"mk-bad\" style=\"color:#c62828;font-weight:bold\">TASK_FAILED</td>"));
 
     let legacy = json!({"tasks": legacy_master_state()["frameworks"][0]["tasks"].clone()});
     let t = only(tables(&legacy, Some("/master/tasks")));
