@@ -103,9 +103,12 @@ fn detect(value: &Value) -> Option<&'static str> {
             let task_like = (has("task_id") || has("slave_id")) && has("state");
             if has("path") && has("mode") && has("size") {
                 Some("/files/browse")
-            } else if has("agent_info") || (has("hostname") && has("used_resources")) {
+            } else if has("agent_info") || (has("used_resources") && has("attributes")) {
+                // Legacy slaves always carry attributes (maybe {}); frameworks never do.
                 Some("AGENTS")
-            } else if has("framework_info") {
+            } else if has("framework_info")
+                || (has("used_resources") && (has("user") || has("slave_ids")))
+            {
                 Some("FRAMEWORKS")
             } else if task_like && (has("resources") || has("statuses")) {
                 Some("TASK_LIST")
@@ -143,18 +146,7 @@ fn extra<'a>(payload: &'a Value, key: &str) -> &'a [Value] {
 fn v1_tables(kind: &str, p: &Value, lenient: bool) -> Option<Vec<Table>> {
     let tables = match kind {
         "GET_AGENTS" => vec![agents(list(p, "agents", lenient)?.iter())],
-        "GET_FRAMEWORKS" => {
-            let mut t = vec![frameworks(
-                "frameworks",
-                list(p, "frameworks", lenient)?.iter(),
-                None,
-            )];
-            let completed = extra(p, "completed_frameworks");
-            if !completed.is_empty() {
-                t.push(frameworks("completed frameworks", completed.iter(), None));
-            }
-            t
-        }
+        "GET_FRAMEWORKS" => frameworks_and_completed(p, lenient)?,
         "GET_TASKS" => {
             if !lenient
                 && !["tasks", "launched_tasks"]
@@ -190,10 +182,7 @@ fn v1_tables(kind: &str, p: &Value, lenient: bool) -> Option<Vec<Table>> {
             if healthy.is_none() && !lenient {
                 return None;
             }
-            vec![Table::key_values(
-                "health",
-                vec![("healthy".into(), Cell::flag(healthy.or(Some(false))))],
-            )]
+            vec![health(healthy.or(Some(false)))]
         }
         "LIST_FILES" => vec![files(list(p, "file_infos", lenient)?)],
         // The scheduler event {"type": "OFFERS", "offers": {"offers": [...]}}.
@@ -208,18 +197,7 @@ fn legacy_tables(path: &str, v: &Value) -> Option<Vec<Table>> {
         "/state" if v.get("slaves").is_some_and(Value::is_array) => legacy_master_state(v),
         "/state" if v.get("frameworks").is_some_and(Value::is_array) => legacy_agent_state(v),
         "/slaves" => vec![agents(list(v, "slaves", false)?.iter())],
-        "/frameworks" => {
-            let mut t = vec![frameworks(
-                "frameworks",
-                list(v, "frameworks", false)?.iter(),
-                None,
-            )];
-            let completed = extra(v, "completed_frameworks");
-            if !completed.is_empty() {
-                t.push(frameworks("completed frameworks", completed.iter(), None));
-            }
-            t
-        }
+        "/frameworks" => frameworks_and_completed(v, false)?,
         "/tasks" => vec![tasks(list(v, "tasks", false)?.iter())],
         "/state-summary" if v.get("slaves").is_some_and(Value::is_array) => legacy_summary(v),
         "/metrics/snapshot" => {
@@ -236,16 +214,11 @@ fn legacy_tables(path: &str, v: &Value) -> Option<Vec<Table>> {
             vec![metrics(pairs, "flags")]
         }
         "/version" if v.is_object() => vec![key_values("version", v)],
+        // `/health` answers 200 with an empty body: reaching here means healthy.
         "/health" => match v {
-            Value::Null => vec![Table::key_values(
-                "health",
-                vec![("healthy".into(), Cell::flag(Some(true)))],
-            )],
-            Value::String(s) if s.trim().is_empty() => vec![Table::key_values(
-                "health",
-                vec![("healthy".into(), Cell::flag(Some(true)))],
-            )],
             Value::Object(_) => vec![key_values("health", v)],
+            Value::Null => vec![health(Some(true))],
+            Value::String(s) if s.trim().is_empty() => vec![health(Some(true))],
             _ => return None,
         },
         "/files/browse" => vec![files(v.as_array()?)],
@@ -253,6 +226,24 @@ fn legacy_tables(path: &str, v: &Value) -> Option<Vec<Table>> {
         _ => return None,
     };
     Some(tables)
+}
+
+fn health(healthy: Option<bool>) -> Table {
+    Table::key_values("health", vec![("healthy".into(), Cell::flag(healthy))])
+}
+
+/// `frameworks`, and `completed_frameworks` below when there are any.
+fn frameworks_and_completed(p: &Value, lenient: bool) -> Option<Vec<Table>> {
+    let mut t = vec![frameworks(
+        "frameworks",
+        list(p, "frameworks", lenient)?.iter(),
+        None,
+    )];
+    let completed = extra(p, "completed_frameworks");
+    if !completed.is_empty() {
+        t.push(frameworks("completed frameworks", completed.iter(), None));
+    }
+    Some(t)
 }
 
 // ---------------------------------------------------------------- agents
@@ -296,8 +287,12 @@ pub fn agent_summary(agent: &Value) -> AgentSummary {
     }
 }
 
-/// The agents of a GET_AGENTS or GET_STATE response, or of a legacy master state.
+/// The agents of a GET_AGENTS or GET_STATE response, of a legacy master state, or a list
+/// of agents itself (`$agents`).
 pub fn agents_of(value: &Value) -> Option<&[Value]> {
+    if let Value::Array(items) = value {
+        return Some(items);
+    }
     let p = match value.get("type").and_then(Value::as_str) {
         Some("GET_AGENTS") => value.get("get_agents").unwrap_or(&NULL),
         Some("GET_STATE") => value

@@ -485,6 +485,7 @@ fn lists_picked_out_of_a_state_are_recognised() {
         (get_agents()["get_agents"]["agents"].clone(), "agents"),
         (state["slaves"].clone(), "agents"),
         (json!([v1_framework()]), "frameworks"),
+        (state["frameworks"].clone(), "frameworks"),
         (json!([v1_task(1, "TASK_RUNNING")]), "tasks"),
         (state["frameworks"][0]["tasks"].clone(), "tasks"),
     ];
@@ -762,6 +763,9 @@ fn resources_chart_from_each_shape() {
     let values = legacy.data[VEGALITE_MIME]["data"]["values"].clone();
     assert_eq!(values[0]["value"], json!(0.3));
     assert_eq!(values[1]["value"], json!(1.7));
+
+    let list = resources_chart(&get_agents()["get_agents"]["agents"]).unwrap_or_default();
+    assert_eq!(list.data[VEGALITE_MIME], b.data[VEGALITE_MIME]);
 
     assert!(resources_chart(&json!({"x": 1})).is_err());
     assert!(resources_chart(&json!({"type": "GET_AGENTS", "get_agents": {}})).is_err());
