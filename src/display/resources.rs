@@ -178,6 +178,7 @@ pub fn text(value: &Value) -> String {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
         Value::Number(n) => n
             .as_f64()
             .map(format_number)
@@ -312,6 +313,8 @@ mod tests {
         assert_eq!(format_number(1e-9), "1e-9");
         assert_eq!(text(&json!({"value": "abc-S0"})), "abc-S0");
         assert_eq!(text(&json!(null)), "");
+        assert_eq!(text(&json!(1764081618000000000i64)), "1764081618000000000");
+        assert_eq!(text(&json!(2.0)), "2");
         assert_eq!(used_of(Some(0.2), Some(2.0)), "0.2 / 2");
         assert_eq!(used_of(None, Some(2.0)), "0 / 2");
         assert_eq!(used_of(None, None), "");
