@@ -30,7 +30,8 @@
 //! | `LIST_FILES`, `/files/browse` | files: mode, nlink, uid, gid, size, mtime, path |
 //! | none | the same shapes recognised by content: legacy states, file listings, arrays of offers, statuses, tasks, agents, frameworks |
 //!
-//! Anything else is JSON. `Format::Json` is always JSON; `Format::Table` also makes a
+//! Any other object or array is JSON; a scalar is its JSON text alone (`"agent0"`, `42`),
+//! as jq prints it. `Format::Json` is always `Bundle::json`; `Format::Table` also makes a
 //! generic table of an array of objects, and otherwise shows JSON with a note.
 
 pub mod bundle;

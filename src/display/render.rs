@@ -31,7 +31,7 @@ pub fn render(value: &Value, hint: Option<&str>, format: Format) -> Bundle {
         Format::Json => Bundle::json(value),
         Format::Auto => match tables(value, hint) {
             Some(t) => tables_bundle(&t),
-            None => Bundle::json(value),
+            None => json_or_text(value),
         },
         Format::Table => {
             if let Some(t) = tables(value, hint) {
@@ -42,6 +42,15 @@ pub fn render(value: &Value, hint: Option<&str>, format: Format) -> Bundle {
                 json_with_note(value, "no table shape for this value; shown as JSON")
             }
         }
+    }
+}
+
+/// Objects and arrays as a JSON tree; a scalar as its JSON text only, as jq prints it (a tree
+/// of `{"value": ...}` would say less than the line itself).
+fn json_or_text(value: &Value) -> Bundle {
+    match value {
+        Value::Object(_) | Value::Array(_) => Bundle::json(value),
+        scalar => Bundle::text(scalar.to_string()),
     }
 }
 

@@ -675,16 +675,21 @@ fn unknown_shapes_are_json() {
         json!({"type": "SUBSCRIBED", "subscribed": {"framework_id": {"value": "F0"}}}),
         json!({"hello": "world"}),
         json!([1, 2, 3]),
-        json!("text"),
-        json!(42),
     ] {
         let b = render(&v, None, Format::Auto);
         assert!(b.data.contains_key("application/json"), "{v}");
         assert!(!b.data.contains_key("text/html"), "{v}");
     }
+    // Scalars are their JSON text, as jq prints them.
+    for (v, text) in [
+        (json!("agent0"), "\"agent0\""),
+        (json!(42), "42"),
+        (Value::Null, "null"),
+    ] {
+        let b = render(&v, Some("GET_AGENTS"), Format::Auto);
+        assert_eq!(b, Bundle::text(text));
+    }
     // A known hint on a value that is not its shape (a filtered result) is JSON too.
-    let b = render(&json!("agent0"), Some("GET_AGENTS"), Format::Auto);
-    assert!(b.data.contains_key("application/json"));
     let b = render(&json!({"x": 1}), Some("/master/slaves"), Format::Auto);
     assert!(b.data.contains_key("application/json"));
 }
