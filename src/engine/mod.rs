@@ -1,6 +1,9 @@
 //! The engine: evaluates parsed statements over the session's variables, runs calls, and
 //! turns results into displays. It implements the Jupyter core's `Interpreter`.
 
+pub mod calls;
+pub mod connect;
+pub mod embedded;
 pub mod errors;
 pub mod help;
 pub mod jq;
@@ -9,8 +12,10 @@ pub mod session;
 use crate::cells::lexer::{advance, Pos};
 use crate::cells::parser::{self, Action, ParseError, Statement};
 use crate::cells::registry::parse_duration;
-use crate::display::Bundle;
+use crate::display::{self, Bundle, Format};
 use crate::jupyter::{CellError, Completeness, Completion, ExecuteContext, Interpreter};
+use crate::mesos::Client;
+use connect::Connection;
 use errors::{jq_error, Kind};
 use serde_json::{json, Value};
 use session::Variables;
@@ -22,16 +27,41 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 const WAIT_POLL: Duration = Duration::from_millis(50);
 
 /// The result of one statement.
-struct Outcome {
+pub(crate) struct Outcome {
     value: Value,
-    /// Whether the statement shows its value when not bound (PRINT and ASSERT do not).
+    /// Whether the statement shows its value when not bound.
     shows: bool,
+    /// What produced the value (a call name or an HTTP path), for choosing its display.
     hint: Option<String>,
+    format: Format,
+    /// A display made by the statement itself (a chart), used instead of rendering.
+    bundle: Option<Bundle>,
+}
+
+impl Outcome {
+    pub(crate) fn shown(value: Value, hint: Option<String>) -> Self {
+        Outcome {
+            value,
+            shows: true,
+            hint,
+            format: Format::Auto,
+            bundle: None,
+        }
+    }
+
+    fn display(&self) -> Bundle {
+        match &self.bundle {
+            Some(b) if self.format == Format::Auto => b.clone(),
+            _ => display::render(&self.value, self.hint.as_deref(), self.format),
+        }
+    }
 }
 
 pub struct Engine {
     vars: Variables,
     timeout: Duration,
+    client: Client,
+    conn: Connection,
 }
 
 impl Default for Engine {
@@ -45,6 +75,9 @@ impl Engine {
         Engine {
             vars: Variables::default(),
             timeout: Duration::from_secs(30),
+            // Building a reqwest client only fails without a TLS backend, which is compiled in.
+            client: Client::new().unwrap_or_else(|e| panic!("HTTP client: {e}")),
+            conn: Connection::default(),
         }
     }
 
@@ -93,14 +126,10 @@ impl Engine {
     ) -> Result<Option<Outcome>, CellError> {
         let at = stmt.pos;
         let outcome = match &stmt.action {
-            Action::Magic { name, args } => self.magic(name, args, ctx)?,
+            Action::Magic { name, args } => self.magic(name, args, ctx).await?,
             Action::Expr { code } => {
                 let value = self.jq_one(code, Value::Null, at, ctx).await?;
-                Some(Outcome {
-                    value,
-                    shows: true,
-                    hint: None,
-                })
+                Some(Outcome::shown(value, None))
             }
             Action::Print { stderr, expr } => {
                 let values = self.jq(expr, Value::Null, at, ctx).await?;
@@ -150,42 +179,26 @@ impl Engine {
                 self.wait(expr, limit, at, ctx).await?;
                 None
             }
-            Action::Call(call) => {
-                return Err(errors::unknown_call(&call.name));
-            }
+            Action::Call(call) => Some(self.run_call(call, ctx).await?),
             Action::JsonCall { code } => {
                 let value = self.jq_one(code, Value::Null, at, ctx).await?;
-                if let Some(t) = value.get("type").and_then(Value::as_str) {
-                    return Err(errors::unknown_call(t));
-                }
-                Some(Outcome {
-                    value,
-                    shows: true,
-                    hint: None,
-                })
+                Some(self.run_json_call(value, ctx).await?)
             }
-            Action::Http(req) => {
-                return Err(CellError::new(
-                    Kind::ConnectionError.name(),
-                    format!(
-                        "{} {}: no Mesos master is configured",
-                        req.method, req.target
-                    ),
-                ));
-            }
+            Action::Http(req) => Some(self.run_http(req, at, ctx).await?),
         };
         let Some(mut outcome) = outcome else {
             return Ok(None);
         };
         if let Some(filter) = &stmt.filter {
             match filter.as_str() {
-                "json" | "table" => {
-                    outcome.hint = Some(format!("{}:{}", filter, outcome.hint.unwrap_or_default()))
-                }
+                "json" => outcome.format = Format::Json,
+                "table" => outcome.format = Format::Table,
                 _ => {
                     let filter_pos = advance(at, stmt.source.split('|').next().unwrap_or(""));
                     outcome.value = self.jq_one(filter, outcome.value, filter_pos, ctx).await?;
-                    outcome.hint = None;
+                    // The filtered value keeps its producer as a hint; the renderer falls
+                    // back to the value's own shape when the hint no longer fits.
+                    outcome.bundle = None;
                 }
             }
         }
@@ -226,13 +239,37 @@ impl Engine {
         }
     }
 
-    fn magic(
+    async fn magic(
         &mut self,
         name: &str,
         args: &str,
         ctx: &ExecuteContext,
     ) -> Result<Option<Outcome>, CellError> {
         match name {
+            "master" => {
+                let spec = args.trim();
+                if spec.is_empty() {
+                    let now = self
+                        .conn
+                        .current_master()
+                        .unwrap_or("not connected yet (the embedded cluster starts on first use)");
+                    ctx.publisher.stream("stdout", &format!("master: {now}\n"));
+                    return Ok(None);
+                }
+                self.conn.set_master(spec)?;
+                let url = self.master_base(ctx).await?;
+                ctx.publisher.stream("stdout", &format!("master: {url}\n"));
+                Ok(None)
+            }
+            "agent" => {
+                let spec = args.trim();
+                let which = if spec.is_empty() { None } else { Some(spec) };
+                let url = self.agent_base(which, ctx).await?;
+                self.conn.set_agent(url.clone());
+                self.vars.set("agent", Value::String(url.clone()));
+                ctx.publisher.stream("stdout", &format!("agent: {url}\n"));
+                Ok(None)
+            }
             "help" => {
                 let bundle =
                     help::help(args.trim()).ok_or_else(|| errors::unknown_help(args.trim()))?;
@@ -313,13 +350,6 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-fn value_bundle(value: &Value, _hint: Option<&str>) -> Bundle {
-    match value {
-        Value::Object(_) | Value::Array(_) => Bundle::json(value),
-        other => Bundle::text(other.to_string()),
-    }
-}
-
 fn parse_error(e: &ParseError, code: &str) -> CellError {
     let mut tb = e.caret(code);
     tb.push(format!("ParseError: {}", e.message));
@@ -365,11 +395,7 @@ impl Interpreter for Engine {
                 if let Some(previous) = pending.take() {
                     ctx.publisher.display(&previous, None);
                 }
-                if !outcome.value.is_null() || outcome.hint.is_some() {
-                    pending = Some(value_bundle(&outcome.value, outcome.hint.as_deref()));
-                } else {
-                    pending = Some(Bundle::text("null"));
-                }
+                pending = Some(outcome.display());
             }
         }
         if let Some(bundle) = pending {
@@ -386,7 +412,7 @@ impl Interpreter for Engine {
             1 => value.into_iter().next().unwrap_or(Value::Null),
             _ => Value::Array(value),
         };
-        Ok(value_bundle(&value, None))
+        Ok(display::render(&value, None, Format::Auto))
     }
 
     fn complete(&mut self, code: &str, cursor: usize) -> Completion {
@@ -420,5 +446,7 @@ impl Interpreter for Engine {
         }
     }
 
-    async fn shutdown(&mut self) {}
+    async fn shutdown(&mut self) {
+        self.conn.shutdown().await;
+    }
 }

@@ -82,7 +82,12 @@ impl Client {
             let headers: Vec<(String, String)> = resp
                 .headers()
                 .iter()
-                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(n, v)| {
+                    (
+                        n.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             let content_type = resp
                 .headers()
@@ -103,7 +108,12 @@ impl Client {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(Reply { status, content_type, headers, body })
+            Ok(Reply {
+                status,
+                content_type,
+                headers,
+                body,
+            })
         };
         tokio::select! {
             r = tokio::time::timeout(timeout, work) => r.unwrap_or_else(|_| Err(MesosError::Timeout {
@@ -125,12 +135,19 @@ impl Client {
     ) -> Result<Value, MesosError> {
         let url = format!("{}/api/v1", base.trim_end_matches('/'));
         let body = serde_json::to_vec(call).unwrap_or_default();
-        let reply = self.request("POST", &url, &json_headers(), Some(body), timeout, cancel).await?;
+        let reply = self
+            .request("POST", &url, &json_headers(), Some(body), timeout, cancel)
+            .await?;
         check("POST", &url, reply)
     }
 
     /// A legacy GET endpoint (`/master/state`, `/files/read?...`) answered with its JSON.
-    pub async fn get_json(&self, url: &str, timeout: Duration, cancel: &CancellationToken) -> Result<Value, MesosError> {
+    pub async fn get_json(
+        &self,
+        url: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Value, MesosError> {
         let reply = self.request("GET", url, &[], None, timeout, cancel).await?;
         check("GET", url, reply)
     }
@@ -154,13 +171,20 @@ pub fn check(method: &str, url: &str, reply: Reply) -> Result<Value, MesosError>
             detail: format!(
                 "the answer ({} bytes{}) is not JSON: {e}",
                 reply.body.len(),
-                reply.content_type.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+                reply
+                    .content_type
+                    .as_deref()
+                    .map(|c| format!(", {c}"))
+                    .unwrap_or_default()
             ),
         });
     }
     let status_text = reqwest::StatusCode::from_u16(reply.status)
         .ok()
-        .and_then(|s| s.canonical_reason().map(|r| format!("{} {r}", reply.status)))
+        .and_then(|s| {
+            s.canonical_reason()
+                .map(|r| format!("{} {r}", reply.status))
+        })
         .unwrap_or_else(|| reply.status.to_string());
     Err(MesosError::Http {
         method: method.to_string(),

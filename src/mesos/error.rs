@@ -51,10 +51,15 @@ pub fn error_message(body: &[u8], status_text: &str) -> String {
         return status_text.to_string();
     }
     let lower = trimmed.to_ascii_lowercase();
-    let line = if lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.contains("<body") {
-        let title = lower
-            .find("<title>")
-            .and_then(|s| lower[s + 7..].find("</title>").map(|e| trimmed[s + 7..s + 7 + e].to_string()));
+    let line = if lower.starts_with("<!doctype")
+        || lower.starts_with("<html")
+        || lower.contains("<body")
+    {
+        let title = lower.find("<title>").and_then(|s| {
+            lower[s + 7..]
+                .find("</title>")
+                .map(|e| trimmed[s + 7..s + 7 + e].to_string())
+        });
         match title {
             Some(t) if !t.trim().is_empty() => format!("{} (an HTML page)", t.trim()),
             _ => format!("{} (an HTML page)", strip_tags(trimmed)),
@@ -94,11 +99,17 @@ mod tests {
     fn messages_from_bodies() {
         assert_eq!(error_message(b"", "404 Not Found"), "404 Not Found");
         assert_eq!(
-            error_message(b"Failed to validate scheduler::Call: Expecting 'framework_id' to be present\n", "400"),
+            error_message(
+                b"Failed to validate scheduler::Call: Expecting 'framework_id' to be present\n",
+                "400"
+            ),
             "Failed to validate scheduler::Call: Expecting 'framework_id' to be present"
         );
         assert_eq!(
-            error_message(b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "502"),
+            error_message(
+                b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+                "502"
+            ),
             "502 Bad Gateway (an HTML page)"
         );
         let long = vec![b'x'; 5000];
