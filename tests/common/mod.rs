@@ -1,0 +1,100 @@
+//! Test helpers: run cells on an `Engine` directly and collect what it publishes, and a
+//! misbehaving HTTP server for error paths.
+#![allow(dead_code)]
+
+use mesos_kernel::engine::Engine;
+use mesos_kernel::jupyter::publisher::{Outgoing, Publisher};
+use mesos_kernel::jupyter::stdin::StdinHandle;
+use mesos_kernel::jupyter::wire::{Header, Message};
+use mesos_kernel::jupyter::{CellError, ExecuteContext, Interpreter};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What one cell published, in order: (msg_type, content).
+pub type Published = Vec<(String, Value)>;
+
+pub struct Harness {
+    pub engine: Engine,
+    count: u64,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Harness {
+            engine: Engine::new(),
+            count: 0,
+        }
+    }
+
+    pub async fn run(&mut self, code: &str) -> (Result<(), CellError>, Published) {
+        self.run_with(code, CancellationToken::new()).await
+    }
+
+    pub async fn run_with(
+        &mut self,
+        code: &str,
+        cancel: CancellationToken,
+    ) -> (Result<(), CellError>, Published) {
+        self.count += 1;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let parent = Message {
+            identities: vec![],
+            header: Header::new("execute_request", "test", "test"),
+            parent_header: json!({}),
+            metadata: json!({}),
+            content: json!({ "code": code }),
+            buffers: vec![],
+        };
+        let ctx = ExecuteContext {
+            publisher: Publisher::new(tx, parent),
+            cancel,
+            stdin: StdinHandle::disabled(),
+            execution_count: self.count,
+            silent: false,
+        };
+        let result = self.engine.execute(code, ctx).await;
+        let mut published = Vec::new();
+        while let Ok(out) = rx.try_recv() {
+            if let Outgoing::Message(m) = out {
+                published.push((m.header.msg_type.clone(), m.content.clone()));
+            }
+        }
+        (result, published)
+    }
+
+    /// Runs a cell that must succeed; returns its execute_result's data.
+    pub async fn ok(&mut self, code: &str) -> Value {
+        let (result, published) = self.run(code).await;
+        if let Err(e) = result {
+            panic!("{code}: {} {}\n{:?}", e.ename, e.evalue, e.traceback);
+        }
+        published
+            .iter()
+            .rev()
+            .find(|(t, _)| t == "execute_result")
+            .map(|(_, c)| c["data"].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Runs a cell that must fail; returns the error.
+    pub async fn err(&mut self, code: &str) -> CellError {
+        match self.run(code).await.0 {
+            Ok(()) => panic!("{code}: expected an error"),
+            Err(e) => e,
+        }
+    }
+
+    pub fn var(&self, name: &str) -> Option<Value> {
+        self.engine.variables().get(name).cloned()
+    }
+}
+
+/// Streams of `text/plain` from published stream messages.
+pub fn stdout(published: &Published) -> String {
+    published
+        .iter()
+        .filter(|(t, c)| t == "stream" && c["name"] == "stdout")
+        .map(|(_, c)| c["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}
