@@ -47,9 +47,11 @@ def one_round(name, code, executes):
             continue
     startup = time.perf_counter() - started
     rss = rss_kib(km.provisioner.process.pid)
-    # Let the late iopub messages of start-up pass, then time executes.
-    kc.execute(code)
+    # Make sure iopub is subscribed (wait_for_ready checks it), then time executes.
+    kc.wait_for_ready(timeout=30)
+    msg_id = kc.execute(code)
     kc.get_shell_msg(timeout=30)
+    until_idle(kc, msg_id)
     times = []
     for _ in range(executes):
         t = time.perf_counter()

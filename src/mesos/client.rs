@@ -125,6 +125,18 @@ impl Client {
         }
     }
 
+    /// Opens a streaming POST (the scheduler's SUBSCRIBE); the caller reads the body.
+    pub async fn post_stream(&self, url: &str, body: Vec<u8>) -> Result<reqwest::Response, MesosError> {
+        self.http
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| connection_error(url, &e))
+    }
+
     /// A v1 operator call (`POST base/api/v1`), answered with its JSON or a MesosHttpError.
     pub async fn operator(
         &self,

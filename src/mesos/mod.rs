@@ -3,6 +3,8 @@
 
 pub mod client;
 pub mod error;
+pub mod recordio;
+pub mod scheduler;
 
 pub use client::{Client, Reply};
 pub use error::MesosError;
