@@ -51,17 +51,19 @@ impl Engine {
             Target::Operator => Api::Master,
             Target::Agent(_) => Api::Agent,
             Target::Auto => {
-                if registry::lookup(Api::Helper, &name).is_some() {
-                    return Err(CellError::new(
-                        Kind::InvalidCall.name(),
-                        format!("{name} works on a subscribed framework, which this build cannot start yet"),
-                    ));
-                }
-                if name == "SUBSCRIBE" || name == "TEARDOWN" || scheduler_only(&name) {
-                    return Err(CellError::new(
-                        Kind::InvalidCall.name(),
-                        format!("{name} is a scheduler call; the framework session (SUBSCRIBE) is not in this build yet"),
-                    ));
+                let framework = registry::lookup(Api::Helper, &name).is_some()
+                    || name == "SUBSCRIBE"
+                    || name == "TEARDOWN"
+                    || scheduler_only(&name);
+                if framework {
+                    let mut args = Vec::new();
+                    for arg in &call.args {
+                        args.push((
+                            arg.key.clone(),
+                            self.arg_value(&arg.value, arg.pos, ctx).await?,
+                        ));
+                    }
+                    return self.framework_call(call, args, ctx).await;
                 }
                 Api::Master
             }
@@ -190,10 +192,7 @@ impl Engine {
         let scheduler = specs.iter().any(|s| s.api == Api::Scheduler)
             && (has_framework || scheduler_only(&call_type) || call_type == "SUBSCRIBE");
         if scheduler {
-            return Err(CellError::new(
-                Kind::InvalidCall.name(),
-                format!("{call_type} is a scheduler call; the framework session (SUBSCRIBE) is not in this build yet"),
-            ));
+            return self.scheduler_call(None, value, ctx).await;
         }
         let (spec, base) = if let Some(spec) = specs.iter().find(|s| s.api == Api::Master) {
             (*spec, self.master_base(ctx).await?)

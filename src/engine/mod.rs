@@ -5,6 +5,7 @@ pub mod calls;
 pub mod connect;
 pub mod embedded;
 pub mod errors;
+pub mod framework;
 pub mod help;
 pub mod jq;
 pub mod session;
@@ -62,6 +63,10 @@ pub struct Engine {
     timeout: Duration,
     client: Client,
     conn: Connection,
+    session: Option<crate::mesos::scheduler::Session>,
+    /// Stops the running `TASKS watch` when another starts.
+    watch: Option<tokio_util::sync::CancellationToken>,
+    manual_ack: bool,
 }
 
 impl Default for Engine {
@@ -78,6 +83,9 @@ impl Engine {
             // Building a reqwest client only fails without a TLS backend, which is compiled in.
             client: Client::new().unwrap_or_else(|e| panic!("HTTP client: {e}")),
             conn: Connection::default(),
+            session: None,
+            watch: None,
+            manual_ack: false,
         }
     }
 
@@ -211,7 +219,7 @@ impl Engine {
     }
 
     async fn wait(
-        &self,
+        &mut self,
         expr: &str,
         limit: Duration,
         at: Pos,
@@ -219,6 +227,7 @@ impl Engine {
     ) -> Result<(), CellError> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
+            self.sync_session(None);
             let values = self.jq(expr, Value::Null, at, ctx).await?;
             if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());
@@ -232,9 +241,19 @@ impl Engine {
                     ),
                 ));
             }
+            let mut changes = self.session.as_ref().map(|s| s.changes());
+            let session_changed = async {
+                match changes.as_mut() {
+                    Some(rx) => {
+                        let _ = rx.changed().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 _ = ctx.cancel.cancelled() => return Err(errors::interrupted()),
                 _ = tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)) => {}
+                _ = session_changed => {}
             }
         }
     }
@@ -259,6 +278,36 @@ impl Engine {
                 self.conn.set_master(spec)?;
                 let url = self.master_base(ctx).await?;
                 ctx.publisher.stream("stdout", &format!("master: {url}\n"));
+                Ok(None)
+            }
+            "ack" => {
+                let manual = match args.trim() {
+                    "manual" => true,
+                    "auto" | "automatic" => false,
+                    "" => {
+                        let mode = if self.manual_ack { "manual" } else { "auto" };
+                        ctx.publisher
+                            .stream("stdout", &format!("acknowledgements: {mode}\n"));
+                        return Ok(None);
+                    }
+                    other => {
+                        return Err(CellError::new(
+                            Kind::InvalidCall.name(),
+                            format!("%ack {other}: say %ack manual or %ack auto"),
+                        ))
+                    }
+                };
+                self.manual_ack = manual;
+                if let Some(s) = &self.session {
+                    s.with_state(|st| st.manual_ack = manual);
+                }
+                let mode = if manual {
+                    "manual: ACKNOWLEDGE each update"
+                } else {
+                    "auto"
+                };
+                ctx.publisher
+                    .stream("stdout", &format!("acknowledgements: {mode}\n"));
                 Ok(None)
             }
             "agent" => {
@@ -386,6 +435,7 @@ impl Interpreter for Engine {
             if ctx.cancel.is_cancelled() {
                 return Err(errors::interrupted());
             }
+            self.sync_session(Some(&ctx.publisher));
             let outcome = self
                 .run_statement(stmt, &ctx)
                 .await
@@ -447,6 +497,10 @@ impl Interpreter for Engine {
     }
 
     async fn shutdown(&mut self) {
+        if let Some(w) = self.watch.take() {
+            w.cancel();
+        }
+        self.session = None;
         self.conn.shutdown().await;
     }
 }

@@ -126,7 +126,11 @@ impl Client {
     }
 
     /// Opens a streaming POST (the scheduler's SUBSCRIBE); the caller reads the body.
-    pub async fn post_stream(&self, url: &str, body: Vec<u8>) -> Result<reqwest::Response, MesosError> {
+    pub async fn post_stream(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, MesosError> {
         self.http
             .post(url)
             .header("Content-Type", "application/json")

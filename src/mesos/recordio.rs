@@ -94,7 +94,9 @@ mod tests {
         vec![
             br#"{"type":"SUBSCRIBED"}"#.to_vec(),
             br#"{"type":"HEARTBEAT"}"#.to_vec(),
-            "{\"type\":\"UPDATE\",\"message\":\"héllo\"}".as_bytes().to_vec(),
+            "{\"type\":\"UPDATE\",\"message\":\"héllo\"}"
+                .as_bytes()
+                .to_vec(),
             Vec::new(),
             vec![b'x'; 5000],
         ]
@@ -116,16 +118,29 @@ mod tests {
     fn any_chunking_gives_the_same_records() {
         let stream: Vec<u8> = records().iter().flat_map(|r| encode(r)).collect();
         for chunk in [1, 2, 3, 7, 13, 64, 1000, stream.len()] {
-            assert_eq!(decode_in_chunks(&stream, chunk), records(), "chunk size {chunk}");
+            assert_eq!(
+                decode_in_chunks(&stream, chunk),
+                records(),
+                "chunk size {chunk}"
+            );
         }
     }
 
     #[test]
     fn bad_lengths_are_errors_not_panics() {
-        for bad in [&b"abc\n{}"[..], b"-1\n", b"99999999999999999999999\n", b"123456789012345678901234567"] {
+        for bad in [
+            &b"abc\n{}"[..],
+            b"-1\n",
+            b"99999999999999999999999\n",
+            b"123456789012345678901234567",
+        ] {
             let mut d = Decoder::new();
             d.push(bad);
-            assert!(matches!(d.next_record(), Some(Err(_))), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(d.next_record(), Some(Err(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

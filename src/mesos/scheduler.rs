@@ -49,7 +49,10 @@ pub struct State {
 
 impl State {
     pub fn tasks_in_order(&self) -> Vec<Value> {
-        self.task_order.iter().filter_map(|id| self.tasks.get(id).cloned()).collect()
+        self.task_order
+            .iter()
+            .filter_map(|id| self.tasks.get(id).cloned())
+            .collect()
     }
 
     fn log(&mut self, event: &Value) {
@@ -99,7 +102,10 @@ impl Session {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Session, MesosError> {
-        let shared = Arc::new(Mutex::new(State { heartbeat_interval: 15.0, ..State::default() }));
+        let shared = Arc::new(Mutex::new(State {
+            heartbeat_interval: 15.0,
+            ..State::default()
+        }));
         let (tx, rx) = watch::channel(0u64);
         let stop = CancellationToken::new();
         let stream = Stream {
@@ -117,15 +123,28 @@ impl Session {
             _ = cancel.cancelled() => { stop.cancel(); return Err(MesosError::Interrupted) }
         };
         match first {
-            Ok(Ok(Ok(()))) => Ok(Session { shared, changes: rx, client: client.clone(), master: master.to_string(), stop }),
+            Ok(Ok(Ok(()))) => Ok(Session {
+                shared,
+                changes: rx,
+                client: client.clone(),
+                master: master.to_string(),
+                stop,
+            }),
             Ok(Ok(Err(e))) => {
                 stop.cancel();
                 Err(e)
             }
-            Ok(Err(_)) => Err(MesosError::BadResponse { url: scheduler_url(master), detail: "the stream ended before SUBSCRIBED".into() }),
+            Ok(Err(_)) => Err(MesosError::BadResponse {
+                url: scheduler_url(master),
+                detail: "the stream ended before SUBSCRIBED".into(),
+            }),
             Err(_) => {
                 stop.cancel();
-                Err(MesosError::Timeout { method: "POST".into(), url: scheduler_url(master), after: timeout })
+                Err(MesosError::Timeout {
+                    method: "POST".into(),
+                    url: scheduler_url(master),
+                    after: timeout,
+                })
             }
         }
     }
@@ -138,6 +157,11 @@ impl Session {
         self.shared.lock().ok().map(|mut s| f(&mut s))
     }
 
+    /// The shared state, for live views that outlive a cell.
+    pub fn state_handle(&self) -> Arc<Mutex<State>> {
+        self.shared.clone()
+    }
+
     /// A receiver that changes whenever the session state does (for WAIT and live views).
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
@@ -148,16 +172,23 @@ impl Session {
     }
 
     pub fn take_notices(&self) -> Vec<String> {
-        self.with_state(|s| std::mem::take(&mut s.notices)).unwrap_or_default()
+        self.with_state(|s| std::mem::take(&mut s.notices))
+            .unwrap_or_default()
     }
 
     /// Sends a scheduler call with the framework id and Mesos-Stream-Id filled in.
-    pub async fn call(&self, mut body: Value, timeout: Duration, cancel: &CancellationToken) -> Result<Value, MesosError> {
+    pub async fn call(
+        &self,
+        mut body: Value,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Value, MesosError> {
         let (fid, sid) = self
             .with_state(|s| (s.framework_id.clone(), s.stream_id.clone()))
             .unwrap_or((None, None));
         if let (Value::Object(m), Some(fid)) = (&mut body, &fid) {
-            m.entry("framework_id").or_insert_with(|| json!({ "value": fid }));
+            m.entry("framework_id")
+                .or_insert_with(|| json!({ "value": fid }));
         }
         let mut headers = json_headers();
         if let Some(sid) = sid {
@@ -165,7 +196,10 @@ impl Session {
         }
         let url = scheduler_url(&self.master);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let reply = self.client.request("POST", &url, &headers, Some(bytes), timeout, cancel).await?;
+        let reply = self
+            .client
+            .request("POST", &url, &headers, Some(bytes), timeout, cancel)
+            .await?;
         if (200..300).contains(&reply.status) {
             if body.get("type").and_then(Value::as_str) == Some("TEARDOWN") {
                 self.end("the framework was torn down");
@@ -181,14 +215,24 @@ impl Session {
     }
 
     /// Acknowledges one update by hand (`%ack manual`).
-    pub async fn acknowledge(&self, status: &Value, timeout: Duration, cancel: &CancellationToken) -> Result<(), MesosError> {
+    pub async fn acknowledge(
+        &self,
+        status: &Value,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(), MesosError> {
         let body = ack_body(status);
         self.call(body, timeout, cancel).await?;
-        let uuid = status.get("uuid").and_then(Value::as_str).unwrap_or("").to_string();
+        let uuid = status
+            .get("uuid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         self.with_state(|s| {
             s.acked.insert(uuid.clone());
             s.ack_count += 1;
-            s.unacked.retain(|u| u.get("uuid").and_then(Value::as_str) != Some(uuid.as_str()));
+            s.unacked
+                .retain(|u| u.get("uuid").and_then(Value::as_str) != Some(uuid.as_str()));
         });
         Ok(())
     }
@@ -251,16 +295,26 @@ impl Stream {
                         let _ = r.send(Err(e));
                         return;
                     }
-                    self.update(|s| s.notices.push(format!("re-subscribing failed: {e}; retrying")));
+                    self.update(|s| {
+                        s.notices
+                            .push(format!("re-subscribing failed: {e}; retrying"))
+                    });
                 }
                 StreamEnd::Lost(why) => {
                     if ready.is_some() {
                         if let Some(r) = ready.take() {
-                            let _ = r.send(Err(MesosError::BadResponse { url: scheduler_url(&self.master), detail: why }));
+                            let _ = r.send(Err(MesosError::BadResponse {
+                                url: scheduler_url(&self.master),
+                                detail: why,
+                            }));
                         }
                         return;
                     }
-                    let ended = self.shared.lock().map(|s| s.ended.is_some()).unwrap_or(true);
+                    let ended = self
+                        .shared
+                        .lock()
+                        .map(|s| s.ended.is_some())
+                        .unwrap_or(true);
                     if ended {
                         return;
                     }
@@ -268,13 +322,16 @@ impl Stream {
                     self.update(|s| {
                         s.connected = false;
                         s.offers.clear();
-                        s.notices.push(format!("The event stream was lost ({why}); reconnecting."));
+                        s.notices
+                            .push(format!("The event stream was lost ({why}); reconnecting."));
                     });
                 }
             }
             // Re-subscribe as the same framework, after a growing pause.
             let fid = self.shared.lock().ok().and_then(|s| s.framework_id.clone());
-            if let (Some(fid), Some(info)) = (fid, self.subscribe.pointer_mut("/subscribe/framework_info")) {
+            if let (Some(fid), Some(info)) =
+                (fid, self.subscribe.pointer_mut("/subscribe/framework_info"))
+            {
                 if let Value::Object(m) = info {
                     m.insert("id".into(), json!({ "value": fid }));
                 }
@@ -287,7 +344,10 @@ impl Stream {
         }
     }
 
-    async fn connect_once(&mut self, ready: &mut Option<oneshot::Sender<Result<(), MesosError>>>) -> StreamEnd {
+    async fn connect_once(
+        &mut self,
+        ready: &mut Option<oneshot::Sender<Result<(), MesosError>>>,
+    ) -> StreamEnd {
         let url = scheduler_url(&self.master);
         let body = serde_json::to_vec(&self.subscribe).unwrap_or_default();
         let response = tokio::select! {
@@ -316,14 +376,24 @@ impl Stream {
         let mut body = response.bytes_stream();
         let mut decoder = Decoder::new();
         loop {
-            let interval = self.shared.lock().map(|s| s.heartbeat_interval).unwrap_or(15.0).max(0.01);
+            let interval = self
+                .shared
+                .lock()
+                .map(|s| s.heartbeat_interval)
+                .unwrap_or(15.0)
+                .max(0.01);
             let patience = Duration::from_secs_f64(interval * MISSED_HEARTBEATS);
             let chunk = tokio::select! {
                 c = tokio::time::timeout(patience, body.next()) => c,
                 _ = self.stop.cancelled() => return StreamEnd::Stopped,
             };
             let chunk = match chunk {
-                Err(_) => return StreamEnd::Lost(format!("no heartbeat for {:.1}s", patience.as_secs_f64())),
+                Err(_) => {
+                    return StreamEnd::Lost(format!(
+                        "no heartbeat for {:.1}s",
+                        patience.as_secs_f64()
+                    ))
+                }
                 Ok(None) => return StreamEnd::Lost("the master closed the stream".into()),
                 Ok(Some(Err(e))) => return StreamEnd::Lost(format!("the stream broke: {e}")),
                 Ok(Some(Ok(c))) => c,
@@ -349,8 +419,16 @@ impl Stream {
     }
 
     /// Applies one event; returns how the stream ends when the event ends it.
-    async fn handle(&self, event: Value, ready: &mut Option<oneshot::Sender<Result<(), MesosError>>>) -> Option<StreamEnd> {
-        let kind = event.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    async fn handle(
+        &self,
+        event: Value,
+        ready: &mut Option<oneshot::Sender<Result<(), MesosError>>>,
+    ) -> Option<StreamEnd> {
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         debug!("scheduler event {kind}");
         let mut ack: Option<Value> = None;
         let mut end = None;
@@ -359,15 +437,24 @@ impl Stream {
             match kind.as_str() {
                 "SUBSCRIBED" => {
                     let sub = &event["subscribed"];
-                    let fid = sub.pointer("/framework_id/value").and_then(Value::as_str).map(str::to_string);
+                    let fid = sub
+                        .pointer("/framework_id/value")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
                     let again = s.subscriptions > 0;
                     s.framework_id = fid.clone();
-                    s.heartbeat_interval = sub.get("heartbeat_interval_seconds").and_then(Value::as_f64).unwrap_or(15.0);
+                    s.heartbeat_interval = sub
+                        .get("heartbeat_interval_seconds")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(15.0);
                     s.master_info = sub.get("master_info").cloned().unwrap_or(Value::Null);
                     s.connected = true;
                     s.subscriptions += 1;
                     if again {
-                        s.notices.push(format!("Re-subscribed as framework {}.", fid.unwrap_or_default()));
+                        s.notices.push(format!(
+                            "Re-subscribed as framework {}.",
+                            fid.unwrap_or_default()
+                        ));
                     }
                 }
                 "OFFERS" => {
@@ -380,7 +467,10 @@ impl Stream {
                     s.offers.retain(|o| o.pointer("/id/value") != id.as_ref());
                 }
                 "UPDATE" => {
-                    let status = event.pointer("/update/status").cloned().unwrap_or(Value::Null);
+                    let status = event
+                        .pointer("/update/status")
+                        .cloned()
+                        .unwrap_or(Value::Null);
                     if let Some(id) = status.pointer("/task_id/value").and_then(Value::as_str) {
                         let mut merged = status.clone();
                         if let (Value::Object(m), Some(old)) = (&mut merged, s.tasks.get(id)) {
@@ -397,7 +487,11 @@ impl Stream {
                     if let Some(uuid) = status.get("uuid").and_then(Value::as_str) {
                         if !s.acked.contains(uuid) {
                             if s.manual_ack {
-                                if !s.unacked.iter().any(|u| u.get("uuid") == status.get("uuid")) {
+                                if !s
+                                    .unacked
+                                    .iter()
+                                    .any(|u| u.get("uuid") == status.get("uuid"))
+                                {
                                     s.unacked.push(status.clone());
                                 }
                             } else {
@@ -409,7 +503,11 @@ impl Stream {
                 }
                 "HEARTBEAT" => s.last_heartbeat = Some(now()),
                 "ERROR" => {
-                    let message = event.pointer("/error/message").and_then(Value::as_str).unwrap_or("error").to_string();
+                    let message = event
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error")
+                        .to_string();
                     s.notices.push(format!("The master sent ERROR: {message}"));
                     s.ended = Some(message.clone());
                     s.connected = false;
@@ -425,7 +523,12 @@ impl Stream {
         }
         if let Some(message) = end {
             if let Some(r) = ready.take() {
-                let _ = r.send(Err(MesosError::Http { method: "POST".into(), url: scheduler_url(&self.master), status: 200, message }));
+                let _ = r.send(Err(MesosError::Http {
+                    method: "POST".into(),
+                    url: scheduler_url(&self.master),
+                    status: 200,
+                    message,
+                }));
             }
             self.stop.cancel();
             return Some(StreamEnd::Stopped);
@@ -453,14 +556,25 @@ impl Stream {
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let result = self
             .client
-            .request("POST", &scheduler_url(&self.master), &headers, Some(bytes), Duration::from_secs(10), &self.stop)
+            .request(
+                "POST",
+                &scheduler_url(&self.master),
+                &headers,
+                Some(bytes),
+                Duration::from_secs(10),
+                &self.stop,
+            )
             .await;
         match result {
             Ok(r) if (200..300).contains(&r.status) => {
                 self.update(|s| s.ack_count += 1);
             }
             Ok(r) => {
-                let uuid = status.get("uuid").and_then(Value::as_str).unwrap_or("").to_string();
+                let uuid = status
+                    .get("uuid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 warn!("ACKNOWLEDGE answered {}", r.status);
                 // Allow a retry when the update is sent again.
                 self.update(|s| {
