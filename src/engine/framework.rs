@@ -274,39 +274,35 @@ impl Engine {
         let state = self.session()?.state();
         // Fill what the session knows, so `KILL task_id=web` and a bare DECLINE just work.
         match kind.as_str() {
-            "KILL" => {
-                if body.pointer("/kill/agent_id").is_none() {
-                    let tid = body
-                        .pointer("/kill/task_id/value")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    let status = state.tasks.get(&tid).ok_or_else(|| {
-                        invalid(format!(
-                            "no task '{tid}' in $tasks; tasks: {}",
-                            state.task_order.join(", ")
-                        ))
-                    })?;
-                    if let (Some(agent), Some(Value::Object(kill))) =
-                        (status.get("agent_id").cloned(), body.get_mut("kill"))
-                    {
-                        kill.insert("agent_id".into(), agent);
-                    }
+            "KILL" if body.pointer("/kill/agent_id").is_none() => {
+                let tid = body
+                    .pointer("/kill/task_id/value")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let status = state.tasks.get(&tid).ok_or_else(|| {
+                    invalid(format!(
+                        "no task '{tid}' in $tasks; tasks: {}",
+                        state.task_order.join(", ")
+                    ))
+                })?;
+                if let (Some(agent), Some(Value::Object(kill))) =
+                    (status.get("agent_id").cloned(), body.get_mut("kill"))
+                {
+                    kill.insert("agent_id".into(), agent);
                 }
             }
-            "DECLINE" => {
-                if body.pointer("/decline/offer_ids").is_none() {
-                    let ids: Vec<Value> = state
-                        .offers
-                        .iter()
-                        .filter_map(|o| o.get("id").cloned())
-                        .collect();
-                    if ids.is_empty() {
-                        return Err(invalid("DECLINE: there are no outstanding offers"));
-                    }
-                    if let Some(Value::Object(d)) = body.get_mut("decline") {
-                        d.insert("offer_ids".into(), Value::Array(ids));
-                    }
+            "DECLINE" if body.pointer("/decline/offer_ids").is_none() => {
+                let ids: Vec<Value> = state
+                    .offers
+                    .iter()
+                    .filter_map(|o| o.get("id").cloned())
+                    .collect();
+                if ids.is_empty() {
+                    return Err(invalid("DECLINE: there are no outstanding offers"));
+                }
+                if let Some(Value::Object(d)) = body.get_mut("decline") {
+                    d.insert("offer_ids".into(), Value::Array(ids));
                 }
             }
             "RECONCILE" => {

@@ -329,12 +329,10 @@ impl Stream {
             }
             // Re-subscribe as the same framework, after a growing pause.
             let fid = self.shared.lock().ok().and_then(|s| s.framework_id.clone());
-            if let (Some(fid), Some(info)) =
+            if let (Some(fid), Some(Value::Object(info))) =
                 (fid, self.subscribe.pointer_mut("/subscribe/framework_info"))
             {
-                if let Value::Object(m) = info {
-                    m.insert("id".into(), json!({ "value": fid }));
-                }
+                info.insert("id".into(), json!({ "value": fid }));
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
