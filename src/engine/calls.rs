@@ -100,6 +100,21 @@ impl Engine {
         let body = registry::build_call(spec, &args)
             .map_err(|e| CellError::new(Kind::InvalidCall.name(), e.to_string()))?;
         let base = match &call.target {
+            Target::Agent(Some(which)) if which.starts_with(['$', '(']) => {
+                let v = self.jq_one(which, Value::Null, call.name_pos, ctx).await?;
+                let id = v
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .or_else(|| v.as_str())
+                    .ok_or_else(|| {
+                        CellError::new(
+                            Kind::InvalidCall.name(),
+                            format!("agent {which} gave {v}, not an agent id or URL"),
+                        )
+                    })?
+                    .to_string();
+                self.agent_base(Some(&id), ctx).await?
+            }
             Target::Agent(which) => self.agent_base(which.as_deref(), ctx).await?,
             _ => self.master_base(ctx).await?,
         };

@@ -136,7 +136,17 @@ pub fn unknown_help(topic: &str) -> CellError {
 pub fn jq_error(e: &JqError, code: &str, at: Pos, vars: &Variables) -> CellError {
     let mut message = e.to_string();
     if let JqError::Compile(m) = e {
-        if m.contains("variable") {
+        // `GET_HEALTH | .healthy` inside a jq expression: calls are statements, not filters.
+        let call = m
+            .split_whitespace()
+            .skip_while(|w| *w != "filter")
+            .nth(1)
+            .filter(|name| crate::cells::parser::is_call_name(name));
+        if let Some(name) = call {
+            message = format!(
+                "{m}: {name} is a call, and calls cannot run inside a jq expression; bind its result first (x = {name}) and use $x"
+            );
+        } else if m.contains("variable") {
             let known: Vec<String> = vars.names().map(|n| format!("${n}")).collect();
             message = if known.is_empty() {
                 format!("{m} (no variables are bound yet)")

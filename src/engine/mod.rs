@@ -136,8 +136,11 @@ impl Engine {
         let outcome = match &stmt.action {
             Action::Magic { name, args } => self.magic(name, args, ctx).await?,
             Action::Expr { code } => {
+                let (code, format) = view_suffix(code);
                 let value = self.jq_one(code, Value::Null, at, ctx).await?;
-                Some(Outcome::shown(value, None))
+                let mut outcome = Outcome::shown(value, None);
+                outcome.format = format;
+                Some(outcome)
             }
             Action::Print { stderr, expr } => {
                 let values = self.jq(expr, Value::Null, at, ctx).await?;
@@ -377,6 +380,26 @@ pub fn show_duration(d: Duration) -> String {
     } else {
         format!("{}ms", d.as_millis())
     }
+}
+
+/// `expr | table` and `expr | json` choose a view; they are not jq filters.
+fn view_suffix(code: &str) -> (&str, Format) {
+    if let Some(i) = code.rfind('|') {
+        let (head, tail) = (&code[..i], code[i + 1..].trim());
+        let format = match tail {
+            "table" => Some(Format::Table),
+            "json" => Some(Format::Json),
+            _ => None,
+        };
+        if let Some(f) = format {
+            if crate::cells::lexer::balance(head, Pos::start())
+                == crate::cells::lexer::Balance::Balanced
+            {
+                return (head.trim_end(), f);
+            }
+        }
+    }
+    (code, Format::Auto)
 }
 
 /// jq's truth: everything but false and null.
