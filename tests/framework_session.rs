@@ -1,0 +1,128 @@
+//! The framework session against the embedded cluster: SUBSCRIBE, offers, launches with
+//! live waits, logs, kills, acknowledgements, teardown.
+
+mod common;
+
+use common::{stdout, Harness};
+use serde_json::Value;
+
+async fn subscribed() -> Harness {
+    let mut h = Harness::new();
+    h.ok("SUBSCRIBE name=test user=root").await;
+    h.ok("OFFERS wait=20s min=2").await;
+    h
+}
+
+fn task_state(h: &Harness, id: &str) -> String {
+    h.var("tasks")
+        .and_then(|t| {
+            t.as_array()?
+                .iter()
+                .find(|s| s["task_id"]["value"] == id)
+                .map(|s| s["state"].as_str().unwrap_or("").to_string())
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn subscribe_fills_the_session_variables() {
+    let mut h = Harness::new();
+    let data = h.ok("SUBSCRIBE name=\"Demo\" user=root").await;
+    assert!(data["text/html"].as_str().unwrap().contains("framework id"));
+    let fid = h.var("framework_id").unwrap();
+    assert!(fid["value"].as_str().unwrap().ends_with("-0000"), "{fid}");
+    assert!(h.var("stream_id").unwrap().is_string());
+    h.ok("OFFERS wait=20s").await;
+    let offers = h.var("offers").unwrap();
+    assert!(!offers.as_array().unwrap().is_empty());
+    // The first heartbeat follows SUBSCRIBED at once.
+    h.ok("WAIT $last_heartbeat != null timeout=10s").await;
+}
+
+#[tokio::test]
+async fn a_command_task_runs_to_finished_and_its_stdout_is_readable() {
+    let mut h = subscribed().await;
+    h.ok("LAUNCH name=hello cmd=\"echo hello from the sandbox\" wait=FINISHED").await;
+    assert_eq!(task_state(&h, "hello"), "TASK_FINISHED");
+    let (result, published) = h.run("LOGS task=hello").await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(stdout(&published).contains("hello from the sandbox"));
+    // Every update with a uuid was acknowledged once: the master's view agrees the
+    // task is complete (it keeps terminal tasks until their update is acknowledged).
+    h.ok("WAIT ((GET /master/tasks).tasks | map(select(.id == \"hello\" and .state == \"TASK_FINISHED\")) | length) == 1 timeout=10s")
+        .await;
+}
+
+#[tokio::test]
+async fn failures_are_errors_with_the_message() {
+    let mut h = subscribed().await;
+    let e = h.err("LAUNCH name=bad cmd=\"exit 3\" wait=FINISHED").await;
+    assert_eq!(e.ename, "TaskFailed");
+    assert!(e.evalue.contains("TASK_FAILED"), "{}", e.evalue);
+    assert!(e.evalue.contains('3'), "{}", e.evalue);
+}
+
+#[tokio::test]
+async fn kill_fills_the_agent_and_docker_is_simulated() {
+    let mut h = subscribed().await;
+    h.ok("LAUNCH name=web docker=nginx:1.10-alpine wait=RUNNING").await;
+    let (_, published) = h.run("LOGS task=web").await;
+    assert!(stdout(&published).contains("simulated"), "{published:?}");
+    h.ok("KILL task_id=web").await;
+    h.ok("WAIT ($tasks | map(select(.task_id.value == \"web\" and .state == \"TASK_KILLED\")) | length) == 1 timeout=15s")
+        .await;
+    let e = h.err("KILL task_id=nobody").await;
+    assert!(e.evalue.contains("no task 'nobody'"), "{}", e.evalue);
+}
+
+#[tokio::test]
+async fn json_scheduler_calls_get_the_chores_done() {
+    let mut h = subscribed().await;
+    h.ok(r#"{"type": "ACCEPT",
+ "accept": {"offer_ids": [$offers[0].id],
+  "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+     "name": "j", "task_id": {"value": "json-1"}, "agent_id": $offers[0].agent_id,
+     "command": {"value": "sleep 30"},
+     "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                   {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}]}]}}]}}"#)
+        .await;
+    h.ok("WAIT ($tasks | map(select(.task_id.value == \"json-1\" and .state == \"TASK_RUNNING\")) | length) == 1 timeout=15s")
+        .await;
+    h.ok("RECONCILE").await;
+    h.ok("TEARDOWN").await;
+    let e = h.err("KILL task_id=json-1").await;
+    assert!(e.evalue.contains("no framework is subscribed"), "{}", e.evalue);
+}
+
+#[tokio::test]
+async fn manual_acknowledgements() {
+    let mut h = Harness::new();
+    h.ok("%ack manual\nSUBSCRIBE name=acks user=root\nOFFERS wait=20s").await;
+    h.ok("LAUNCH name=once cmd=\"true\" wait=STARTING").await;
+    // The agent holds later updates until the current one is acknowledged.
+    h.ok("ACKNOWLEDGE task_id=once").await;
+    h.ok("WAIT ($tasks | map(select(.task_id.value == \"once\" and .state != \"TASK_STARTING\")) | length) == 1 timeout=15s")
+        .await;
+    let e = h.err("%ack auto\nACKNOWLEDGE").await;
+    assert_eq!(e.ename, "InvalidCall");
+}
+
+#[tokio::test]
+async fn scheduler_calls_need_a_subscription() {
+    let mut h = Harness::new();
+    for code in ["KILL task_id=x", "OFFERS", "TASKS", "DECLINE", "TEARDOWN"] {
+        let e = h.err(code).await;
+        assert!(e.evalue.contains("SUBSCRIBE"), "{code}: {}", e.evalue);
+    }
+}
+
+#[tokio::test]
+async fn events_are_logged_and_filtered() {
+    let mut h = subscribed().await;
+    h.ok("EVENTS type=SUBSCRIBED").await;
+    let events = h.var("_").unwrap();
+    assert_eq!(events.as_array().unwrap().len(), 1);
+    assert_eq!(events[0]["type"], Value::from("SUBSCRIBED"));
+    h.ok("EVENTS last=2").await;
+    assert!(h.var("_").unwrap().as_array().unwrap().len() <= 2);
+}
