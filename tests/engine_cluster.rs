@@ -23,8 +23,14 @@ async fn the_first_call_starts_the_embedded_cluster() {
 async fn calls_by_name_render_tables_and_bind_json() {
     let mut h = Harness::new();
     let data = h.ok("GET_AGENTS").await;
-    assert!(data["text/html"].as_str().unwrap().contains("<table"), "{data}");
-    assert!(data.get("application/json").is_none(), "tables carry no JSON part");
+    assert!(
+        data["text/html"].as_str().unwrap().contains("<table"),
+        "{data}"
+    );
+    assert!(
+        data.get("application/json").is_none(),
+        "tables carry no JSON part"
+    );
     let agents = h.var("_").unwrap();
     assert_eq!(agents["type"], "GET_AGENTS");
     assert_eq!(agents["get_agents"]["agents"].as_array().unwrap().len(), 2);
@@ -53,9 +59,13 @@ async fn agent_calls_by_default_id_and_expression() {
     let agent = h.var("agent").unwrap();
     assert!(agent.as_str().unwrap().starts_with("http://127.0.0.1:"));
     h.ok("agents = GET_AGENTS | .get_agents.agents").await;
-    h.ok("agent ($agents[1].agent_info.id.value) GET_AGENT").await;
+    h.ok("agent ($agents[1].agent_info.id.value) GET_AGENT")
+        .await;
     let second = h.var("agents").unwrap()[1]["agent_info"]["id"]["value"].clone();
-    assert_eq!(h.var("_").unwrap()["get_agent"]["agent_info"]["id"]["value"], second);
+    assert_eq!(
+        h.var("_").unwrap()["get_agent"]["agent_info"]["id"]["value"],
+        second
+    );
     h.ok("agent S1 GET_HEALTH").await;
     let e = h.err("agent S9 GET_HEALTH").await;
     assert!(e.evalue.contains("no agent 'S9'"), "{}", e.evalue);
@@ -80,9 +90,14 @@ async fn raw_http_requests() {
     h.ok("state = GET /master/state").await;
     let state = h.var("state").unwrap();
     assert!(state["slaves"].as_array().unwrap().len() == 2);
-    h.ok("agent_state = GET $agent/state\nASSERT $state.version == $agent_state.version").await;
-    h.ok("POST /api/v1\nContent-Type: application/json\n\n{\"type\": \"GET_HEALTH\"}").await;
-    assert_eq!(h.var("_").unwrap()["get_health"]["healthy"], Value::Bool(true));
+    h.ok("agent_state = GET $agent/state\nASSERT $state.version == $agent_state.version")
+        .await;
+    h.ok("POST /api/v1\nContent-Type: application/json\n\n{\"type\": \"GET_HEALTH\"}")
+        .await;
+    assert_eq!(
+        h.var("_").unwrap()["get_health"]["healthy"],
+        Value::Bool(true)
+    );
     let e = h.err("GET /master/nope").await;
     assert_eq!(e.ename, "MesosHttpError");
     assert!(e.evalue.contains("404"));

@@ -42,15 +42,32 @@ async fn subscribe_fills_the_session_variables() {
 #[tokio::test]
 async fn a_command_task_runs_to_finished_and_its_stdout_is_readable() {
     let mut h = subscribed().await;
-    h.ok("LAUNCH name=hello cmd=\"echo hello from the sandbox\" wait=FINISHED").await;
+    h.ok("LAUNCH name=hello cmd=\"echo hello from the sandbox\" wait=FINISHED")
+        .await;
     assert_eq!(task_state(&h, "hello"), "TASK_FINISHED");
     let (result, published) = h.run("LOGS task=hello").await;
     assert!(result.is_ok(), "{result:?}");
     assert!(stdout(&published).contains("hello from the sandbox"));
-    // Every update with a uuid was acknowledged once: the master's view agrees the
-    // task is complete (it keeps terminal tasks until their update is acknowledged).
-    h.ok("WAIT ((GET /master/tasks).tasks | map(select(.id == \"hello\" and .state == \"TASK_FINISHED\")) | length) == 1 timeout=10s")
-        .await;
+    // Every update with a uuid was acknowledged: the master moves a terminal task to its
+    // completed tasks only once its terminal update is acknowledged.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        h.ok("t = GET /master/tasks").await;
+        let tasks = h.var("t").unwrap();
+        let done = tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == "hello" && t["state"] == "TASK_FINISHED");
+        if done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hello never completed at the master: {tasks}"
+        );
+        tokio::task::yield_now().await;
+    }
 }
 
 #[tokio::test]
@@ -65,7 +82,8 @@ async fn failures_are_errors_with_the_message() {
 #[tokio::test]
 async fn kill_fills_the_agent_and_docker_is_simulated() {
     let mut h = subscribed().await;
-    h.ok("LAUNCH name=web docker=nginx:1.10-alpine wait=RUNNING").await;
+    h.ok("LAUNCH name=web docker=nginx:1.10-alpine wait=RUNNING")
+        .await;
     let (_, published) = h.run("LOGS task=web").await;
     assert!(stdout(&published).contains("simulated"), "{published:?}");
     h.ok("KILL task_id=web").await;
@@ -91,13 +109,18 @@ async fn json_scheduler_calls_get_the_chores_done() {
     h.ok("RECONCILE").await;
     h.ok("TEARDOWN").await;
     let e = h.err("KILL task_id=json-1").await;
-    assert!(e.evalue.contains("no framework is subscribed"), "{}", e.evalue);
+    assert!(
+        e.evalue.contains("no framework is subscribed"),
+        "{}",
+        e.evalue
+    );
 }
 
 #[tokio::test]
 async fn manual_acknowledgements() {
     let mut h = Harness::new();
-    h.ok("%ack manual\nSUBSCRIBE name=acks user=root\nOFFERS wait=20s").await;
+    h.ok("%ack manual\nSUBSCRIBE name=acks user=root\nOFFERS wait=20s")
+        .await;
     h.ok("LAUNCH name=once cmd=\"true\" wait=STARTING").await;
     // The agent holds later updates until the current one is acknowledged.
     h.ok("ACKNOWLEDGE task_id=once").await;
