@@ -396,9 +396,33 @@ impl Engine {
             "TASKS" => self.tasks(call, ctx).await,
             "EVENTS" => self.events(&args, ctx).await,
             "LOGS" => self.logs(&args, ctx).await,
+            "ACKNOWLEDGE" if Self::arg(&args, "uuid").is_none() => {
+                // Manual mode: acknowledge what is pending (for one task, or all).
+                let task = Self::arg(&args, "task_id")
+                    .and_then(id_of)
+                    .map(|t| json!({ "value": t }));
+                let body = json!({"type": "ACKNOWLEDGE", "acknowledge": {"task_id": task}});
+                self.session()?;
+                self.acknowledge_pending(&body, ctx).await
+            }
             _ => {
                 let spec = registry::lookup(Api::Scheduler, &name)
                     .ok_or_else(|| errors::unknown_call(&name))?;
+                let mut args = args;
+                if name == "DECLINE" && Self::arg(&args, "offer_ids").is_none() {
+                    // A bare DECLINE declines every outstanding offer.
+                    let ids: Vec<Value> = self
+                        .session()?
+                        .state()
+                        .offers
+                        .iter()
+                        .filter_map(|o| o.get("id").cloned())
+                        .collect();
+                    if ids.is_empty() {
+                        return Err(invalid("DECLINE: there are no outstanding offers"));
+                    }
+                    args.push(("offer_ids".into(), Value::Array(ids)));
+                }
                 let body = registry::build_call(spec, &args).map_err(|e| invalid(e.to_string()))?;
                 self.scheduler_call(Some(spec), body, ctx).await
             }
