@@ -303,6 +303,17 @@ impl Engine {
                 self.manual_ack = manual;
                 if let Some(s) = &self.session {
                     s.with_state(|st| st.manual_ack = manual);
+                    // Back to automatic: what waited for a manual ACKNOWLEDGE goes now.
+                    let pending = if manual {
+                        Vec::new()
+                    } else {
+                        s.state().unacked
+                    };
+                    for status in &pending {
+                        s.acknowledge(status, self.timeout, &ctx.cancel)
+                            .await
+                            .map_err(|e| connect::mesos_error(&e))?;
+                    }
                 }
                 let mode = if manual {
                     "manual: ACKNOWLEDGE each update"
