@@ -99,8 +99,23 @@ fn found_text(found: &str) -> String {
     }
 }
 
-/// Evaluates `code` with `input` as `.` and `vars` as `$name` variables (names without `$`).
-pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<Value>, JqError> {
+type Filter = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
+
+/// Compiled filters kept per thread (evaluation runs on the blocking pool, whose threads are
+/// reused), keyed by the code and the variable names: compiling loads jq's standard
+/// definitions, which costs far more than running a small filter.
+const CACHE_ENTRIES: usize = 256;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<(String, Vec<String>), Rc<Filter>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn compile(code: &str, names: &[String]) -> Result<Rc<Filter>, JqError> {
+    let key = (code.to_string(), names.to_vec());
+    if let Some(f) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(f);
+    }
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs());
@@ -112,7 +127,6 @@ pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<V
     let modules = loader
         .load(&arena, File { code, path: () })
         .map_err(|errs| load_error(code, errs))?;
-    let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
     let filter = Compiler::default()
         .with_funs(funs)
         .with_global_vars(names.iter().map(String::as_str))
@@ -126,6 +140,21 @@ pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<V
             }
             JqError::Compile(parts.join("; "))
         })?;
+    let filter = Rc::new(filter);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, filter.clone());
+    });
+    Ok(filter)
+}
+
+/// Evaluates `code` with `input` as `.` and `vars` as `$name` variables (names without `$`).
+pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<Value>, JqError> {
+    let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
+    let filter = compile(code, &names)?;
     let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
     let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values));
     let mut out = Vec::new();
@@ -258,6 +287,14 @@ mod tests {
             eval("repeat(1)", &Value::Null, &[]).unwrap_err(),
             JqError::TooMany
         );
+    }
+
+    #[test]
+    fn cached_filters_see_new_values() {
+        for i in 0..3 {
+            let vars = vec![("x".to_string(), json!(i))];
+            assert_eq!(one("$x * 10", &vars), json!(i * 10));
+        }
     }
 
     #[test]
