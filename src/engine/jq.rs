@@ -106,9 +106,10 @@ type Filter = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
 /// definitions, which costs far more than running a small filter.
 const CACHE_ENTRIES: usize = 256;
 
+type Cache = std::collections::HashMap<(String, Vec<String>), Rc<Filter>>;
+
 thread_local! {
-    static CACHE: std::cell::RefCell<std::collections::HashMap<(String, Vec<String>), Rc<Filter>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static CACHE: std::cell::RefCell<Cache> = std::cell::RefCell::new(Cache::new());
 }
 
 fn compile(code: &str, names: &[String]) -> Result<Rc<Filter>, JqError> {
