@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod errors;
 pub mod framework;
 pub mod help;
+pub mod ids;
 pub mod jq;
 pub mod session;
 
@@ -67,6 +68,7 @@ pub struct Engine {
     /// Stops the running `TASKS watch` when another starts.
     watch: Option<tokio_util::sync::CancellationToken>,
     manual_ack: bool,
+    ids: ids::LiveIds,
 }
 
 impl Default for Engine {
@@ -86,6 +88,7 @@ impl Engine {
             session: None,
             watch: None,
             manual_ack: false,
+            ids: ids::LiveIds::default(),
         }
     }
 
@@ -213,6 +216,7 @@ impl Engine {
                 }
             }
         }
+        self.ids.absorb(&outcome.value);
         self.vars.set("_", outcome.value.clone());
         if let Some(name) = &stmt.bind {
             self.vars.set(name, outcome.value.clone());
@@ -500,7 +504,14 @@ impl Interpreter for Engine {
     }
 
     fn complete(&mut self, code: &str, cursor: usize) -> Completion {
-        help::complete(code, cursor, &self.vars)
+        let mut ids = self.ids.clone();
+        if let Some(tasks) = self.vars.get("tasks") {
+            ids.absorb(tasks);
+        }
+        if let Some(offers) = self.vars.get("offers") {
+            ids.absorb(&serde_json::json!({ "offers": offers }));
+        }
+        help::complete(code, cursor, &self.vars, &ids)
     }
 
     fn inspect(&mut self, code: &str, cursor: usize, _detail_level: u8) -> Option<Bundle> {

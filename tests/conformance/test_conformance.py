@@ -17,6 +17,7 @@ class MesosKernelTests(jkt.KernelTests):
         {"text": "GET_VER", "matches": {"GET_VERSION"}},
         {"text": "%ti", "matches": {"%timeout"}},
         {"text": "ASSE", "matches": {"ASSERT"}},
+        {"text": "READ_FILE pa", "matches": {"path="}},
     ]
 
     complete_code_samples = ["1 + 2", 'PRINT "hi"', "[1,\n 2]", "x = {\"a\": 1}"]
