@@ -6,14 +6,21 @@ use crate::engine::embedded::Embedded;
 use crate::engine::errors::Kind;
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::CellError;
+use crate::mesos::leader::{LeaderWatch, ZkUrl};
 use crate::mesos::{Client, MesosError};
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Default)]
 pub struct Connection {
     master: Option<String>,
+    /// Shared with the scheduler stream, so it follows a new leader.
+    master_handle: Arc<Mutex<String>>,
+    /// `%master zk://...`: the election is followed here.
+    zk: Option<ZkUrl>,
+    leader: Option<LeaderWatch>,
     /// Set by `%master embedded`, or when nothing else is configured.
     want_embedded: bool,
     agent: Option<String>,
@@ -47,17 +54,40 @@ pub fn base_url(spec: &str) -> Result<String, CellError> {
 }
 
 impl Connection {
-    /// `%master URL | embedded`.
+    /// `%master URL | zk://... | embedded`.
     pub fn set_master(&mut self, spec: &str) -> Result<(), CellError> {
         self.agent = None;
-        if spec.trim() == "embedded" {
+        self.leader = None;
+        self.zk = None;
+        let spec = spec.trim();
+        if spec == "embedded" {
             self.master = self.embedded.as_ref().map(|e| e.master_url());
             self.want_embedded = true;
             return Ok(());
         }
-        self.master = Some(base_url(spec)?);
         self.want_embedded = false;
+        if spec.starts_with("zk://") {
+            self.zk = Some(ZkUrl::parse(spec).map_err(|e| mesos_error(&e))?);
+            self.master = None;
+            return Ok(());
+        }
+        self.master = Some(base_url(spec)?);
         Ok(())
+    }
+
+    /// The master URL as the scheduler stream reads it (moved by the leader watch).
+    pub fn master_handle(&self) -> Arc<Mutex<String>> {
+        match &self.leader {
+            Some(l) => l.handle(),
+            None => self.master_handle.clone(),
+        }
+    }
+
+    fn remember(&mut self, url: &str) {
+        self.master = Some(url.to_string());
+        if let Ok(mut h) = self.master_handle.lock() {
+            *h = url.to_string();
+        }
     }
 
     pub fn set_agent(&mut self, url: String) {
@@ -99,7 +129,7 @@ impl Connection {
         let url = embedded.master_url();
         publisher.stream("stdout", &format!("{}\n", embedded.announcement()));
         self.embedded = Some(embedded);
-        self.master = Some(url.clone());
+        self.remember(&url);
         Ok(url)
     }
 

@@ -219,7 +219,8 @@ impl Engine {
             info.entry("name").or_insert_with(|| json!("mesos-kernel"));
         }
         let master = self.master_base(ctx).await?;
-        let session = Session::subscribe(&self.client, &master, body, self.timeout, &ctx.cancel)
+        let handle = self.conn.master_handle();
+        let session = Session::subscribe(&self.client, handle, body, self.timeout, &ctx.cancel)
             .await
             .map_err(|e| mesos_error(&e))?;
         if self.manual_ack {

@@ -76,7 +76,8 @@ pub struct Session {
     shared: Arc<Mutex<State>>,
     changes: watch::Receiver<u64>,
     client: Client,
-    master: String,
+    /// The master's URL; a leader watch moves it when the leading master changes.
+    master: Arc<Mutex<String>>,
     stop: CancellationToken,
 }
 
@@ -84,20 +85,21 @@ struct Stream {
     shared: Arc<Mutex<State>>,
     changes: watch::Sender<u64>,
     client: Client,
-    master: String,
+    master: Arc<Mutex<String>>,
     subscribe: Value,
     stop: CancellationToken,
 }
 
-fn scheduler_url(master: &str) -> String {
-    format!("{}/api/v1/scheduler", master.trim_end_matches('/'))
+fn scheduler_url(master: &Mutex<String>) -> String {
+    let base = master.lock().map(|m| m.clone()).unwrap_or_default();
+    format!("{}/api/v1/scheduler", base.trim_end_matches('/'))
 }
 
 impl Session {
     /// Sends SUBSCRIBE and returns once SUBSCRIBED arrives (or the master refuses).
     pub async fn subscribe(
         client: &Client,
-        master: &str,
+        master: Arc<Mutex<String>>,
         subscribe: Value,
         timeout: Duration,
         cancel: &CancellationToken,
@@ -112,7 +114,7 @@ impl Session {
             shared: shared.clone(),
             changes: tx,
             client: client.clone(),
-            master: master.to_string(),
+            master: master.clone(),
             subscribe,
             stop: stop.clone(),
         };
@@ -127,7 +129,7 @@ impl Session {
                 shared,
                 changes: rx,
                 client: client.clone(),
-                master: master.to_string(),
+                master,
                 stop,
             }),
             Ok(Ok(Err(e))) => {
@@ -135,14 +137,14 @@ impl Session {
                 Err(e)
             }
             Ok(Err(_)) => Err(MesosError::BadResponse {
-                url: scheduler_url(master),
+                url: scheduler_url(&master),
                 detail: "the stream ended before SUBSCRIBED".into(),
             }),
             Err(_) => {
                 stop.cancel();
                 Err(MesosError::Timeout {
                     method: "POST".into(),
-                    url: scheduler_url(master),
+                    url: scheduler_url(&master),
                     after: timeout,
                 })
             }
