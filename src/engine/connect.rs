@@ -103,22 +103,45 @@ impl Connection {
     }
 
     /// The master's base URL, connecting on first use.
-    pub async fn master(&mut self, publisher: &Publisher) -> Result<String, CellError> {
-        if let Some(m) = &self.master {
-            return Ok(m.clone());
+    pub async fn master(
+        &mut self,
+        publisher: &Publisher,
+        timeout: Duration,
+    ) -> Result<String, CellError> {
+        if let Some(leader) = &self.leader {
+            let url = leader.current();
+            self.master = Some(url.clone());
+            return Ok(url);
         }
-        if !self.want_embedded {
+        if self.zk.is_none() && self.master.is_none() && !self.want_embedded {
             if let Ok(env) = std::env::var("MESOS_MASTER") {
-                if !env.trim().is_empty() {
+                let env = env.trim().to_string();
+                if env.starts_with("zk://") {
+                    self.zk = Some(ZkUrl::parse(&env).map_err(|e| mesos_error(&e))?);
+                } else if !env.is_empty() {
                     let url = base_url(&env)?;
                     publisher.stream(
                         "stdout",
                         &format!("Using the master at {url} (from MESOS_MASTER)\n"),
                     );
-                    self.master = Some(url.clone());
+                    self.remember(&url);
                     return Ok(url);
                 }
             }
+        }
+        if let Some(zk) = self.zk.clone() {
+            let watch = LeaderWatch::start(zk.clone(), timeout)
+                .await
+                .map_err(|e| mesos_error(&e))?;
+            let url = watch.current();
+            publisher.stream("stdout", &format!("The leading master in {zk} is {url}\n"));
+            self.leader = Some(watch);
+            self.master = Some(url.clone());
+            return Ok(url);
+        }
+        if let Some(m) = self.master.clone() {
+            self.remember(&m);
+            return Ok(m);
         }
         let embedded = Embedded::start().await.map_err(|e| {
             CellError::new(
@@ -150,7 +173,7 @@ impl Connection {
         } else if let Some(a) = &self.agent {
             return Ok(a.clone());
         }
-        let master = self.master(publisher).await?;
+        let master = self.master(publisher, timeout).await?;
         let state = client
             .get_json(&format!("{master}/master/state"), timeout, cancel)
             .await
