@@ -369,13 +369,19 @@ async function findProblems(page, notebook, spec) {
     problems.push(`the page shows ${dom.length} cells, the notebook file has ${notebook.cells.length}`);
     return problems;
   }
+  const counts = new Set();
   for (const cell of notebook.cells) {
     if (cell.type !== 'code') continue;
     const d = dom[cell.index];
     const label = `cell ${cell.index} (${short(cell.source)})`;
-    if (promptCount(d.prompt) === null) {
+    const count = promptCount(d.prompt);
+    if (count === null) {
       problems.push(`${label} did not run (prompt ${d.prompt || 'empty'})`);
+    } else if (counts.has(count)) {
+      // An aborted request (after an earlier error) is answered with the current count.
+      problems.push(`${label} did not run (aborted after an earlier error; prompt ${d.prompt})`);
     }
+    if (count !== null) counts.add(count);
     const mayFail = cell.tags.includes('raises-exception');
     let errors;
     if (model) {
@@ -445,25 +451,29 @@ async function checkExpectation(page, notebook, dom, e) {
   return found >= min ? null : `expected ${what} ${where} (found ${found} of ${min})`;
 }
 
-// Grows the viewport to the notebook's full height, so a screenshot shows every cell.
+// Grows the viewport to the notebook's full height, so a full-page screenshot shows every
+// cell (JupyterLab scrolls the notebook inside a fixed-size page).
 async function fitViewportToNotebook(page, width) {
-  const extra = await page.evaluate((panel) => {
-    const scroller =
-      document.querySelector(`${panel} .jp-WindowedPanel-outer`) ??
-      document.querySelector(`${panel} .jp-Notebook`);
-    if (!scroller) return 0;
-    scroller.scrollTop = 0;
-    return Math.max(0, scroller.scrollHeight - scroller.clientHeight);
-  }, PANEL);
-  const height = Math.min(900 + extra + 40, 12000);
+  const bottomOfLastCell = () =>
+    page.evaluate((panel) => {
+      const scroller = document.querySelector(`${panel} .jp-WindowedPanel-outer`);
+      const cells = document.querySelectorAll(`${panel} .jp-Notebook .jp-Cell`);
+      if (!scroller || !cells.length) return null;
+      scroller.scrollTop = 0;
+      const last = cells[cells.length - 1].getBoundingClientRect().bottom;
+      return { last, visible: scroller.getBoundingClientRect().bottom };
+    }, PANEL);
+  const before = await bottomOfLastCell();
+  if (!before || before.last <= before.visible) return;
+  const size = page.viewportSize();
+  const height = Math.min(Math.ceil(size.height + before.last - before.visible + 24), 12000);
   await page.setViewportSize({ width, height });
-  // Let the layout settle to the new size: wait until the notebook no longer scrolls.
+  // Wait (briefly) for the layout to follow the new size.
   await until(
-    () =>
-      page.evaluate((panel) => {
-        const s = document.querySelector(`${panel} .jp-WindowedPanel-outer`);
-        return !s || s.scrollHeight <= s.clientHeight + 2;
-      }, PANEL),
+    async () => {
+      const now = await bottomOfLastCell();
+      return !now || now.last <= now.visible;
+    },
     Date.now() + 3000,
     () => 'layout did not settle',
     100,
