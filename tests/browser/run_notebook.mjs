@@ -57,11 +57,12 @@ class Failure extends Error {}
 
 function usage(message) {
   if (message) console.error(`run_notebook: ${message}`);
+  else console.error(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n\nimport ')[0]);
   console.error(
     'usage: node run_notebook.mjs --url URL_WITH_TOKEN --notebook PATH [--spec FILE_OR_JSON]\n' +
       '         [--out DIR] [--name NAME] [--theme light|dark] [--timeout SECONDS] [--chromium PATH]',
   );
-  process.exit(2);
+  process.exit(message ? 2 : 0);
 }
 
 function parseArgs(argv) {
