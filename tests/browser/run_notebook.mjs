@@ -42,6 +42,8 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Containers often have a tiny /dev/shm; Chromium then crashes on large pages.
+  '--disable-dev-shm-usage',
 ];
 
 const THEMES = { light: 'JupyterLab Light', dark: 'JupyterLab Dark' };

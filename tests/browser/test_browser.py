@@ -129,7 +129,10 @@ class Lab:
 
     def start(self, deadline_s=90):
         env = dict(os.environ)
+        # Throw-away Jupyter dirs: the user's own config, settings and kernelspecs (a
+        # "mesos" kernel installed with --user would win over the venv's) stay out of it.
         env.update(
+            JUPYTER_DATA_DIR=str(self.tmp / "data"),
             JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
             JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
             JUPYTERLAB_SETTINGS_DIR=str(self.tmp / "settings"),
