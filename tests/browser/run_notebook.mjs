@@ -369,7 +369,10 @@ async function findProblems(page, notebook, spec) {
   const dom = await domCells(page);
   const model = await modelOutputs(page);
   if (dom.length !== notebook.cells.length) {
-    problems.push(`the page shows ${dom.length} cells, the notebook file has ${notebook.cells.length}`);
+    problems.push(
+      `the page shows ${dom.length} cells, the notebook file has ${notebook.cells.length} ` +
+        '(is the notebook setting windowingMode "none"?)',
+    );
     return problems;
   }
   const counts = new Set();
