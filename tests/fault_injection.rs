@@ -16,14 +16,27 @@ struct ClusterProcess {
 impl ClusterProcess {
     fn start(port: u16) -> ClusterProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-kernel"))
-            .args(["cluster", "--port", &port.to_string(), "--agents", "1", "--heartbeat-interval", "200ms", "--seed", "7"])
+            .args([
+                "cluster",
+                "--port",
+                &port.to_string(),
+                "--agents",
+                "1",
+                "--heartbeat-interval",
+                "200ms",
+                "--seed",
+                "7",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the cluster");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the cluster did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "the cluster did not listen on {port}"
+            );
             std::thread::yield_now();
         }
         ClusterProcess { child, port }
@@ -51,8 +64,11 @@ async fn a_master_killed_mid_stream_is_noticed_and_the_framework_resubscribes() 
     let port = free_port();
     let mut cluster = ClusterProcess::start(port);
     let mut h = Harness::new();
-    h.ok(&format!("%master http://127.0.0.1:{}\nSUBSCRIBE name=survivor user=root\nOFFERS wait=20s", cluster.port))
-        .await;
+    h.ok(&format!(
+        "%master http://127.0.0.1:{}\nSUBSCRIBE name=survivor user=root\nOFFERS wait=20s",
+        cluster.port
+    ))
+    .await;
     let fid = h.var("framework_id").unwrap();
 
     cluster.kill();
@@ -71,9 +87,16 @@ async fn a_master_killed_mid_stream_is_noticed_and_the_framework_resubscribes() 
         if result.is_ok() && said.contains("Re-subscribed") {
             break;
         }
-        assert!(Instant::now() < deadline, "no re-subscription; the kernel said: {said}");
+        assert!(
+            Instant::now() < deadline,
+            "no re-subscription; the kernel said: {said}"
+        );
     }
     assert!(said.contains("lost"), "the loss was not shown: {said}");
-    assert_eq!(h.var("framework_id").unwrap(), fid, "re-subscribed under another id");
+    assert_eq!(
+        h.var("framework_id").unwrap(),
+        fid,
+        "re-subscribed under another id"
+    );
     h.ok("LAUNCH name=after cmd=true wait=FINISHED").await;
 }
