@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mesos-kernel", version, about = "A Jupyter kernel for the Apache Mesos HTTP API")]
+#[command(
+    name = "mesos-kernel",
+    version,
+    about = "A Jupyter kernel for the Apache Mesos HTTP API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

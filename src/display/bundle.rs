@@ -31,7 +31,10 @@ impl Bundle {
     }
 
     pub fn to_json(&self) -> (Value, Value) {
-        (Value::Object(self.data.clone()), Value::Object(self.metadata.clone()))
+        (
+            Value::Object(self.data.clone()),
+            Value::Object(self.metadata.clone()),
+        )
     }
 
     /// application/json (a collapsible tree in JupyterLab) with a text/plain fallback.
@@ -93,12 +96,18 @@ fn cap_value(value: &Value, cap: usize) -> (Value, String) {
             // Cut the biggest member, keep the rest whole when they fit.
             let mut sizes: Vec<(String, usize)> = map
                 .iter()
-                .map(|(k, v)| (k.clone(), serde_json::to_string(v).map(|s| s.len()).unwrap_or(0)))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::to_string(v).map(|s| s.len()).unwrap_or(0),
+                    )
+                })
                 .collect();
             sizes.sort_by(|a, b| b.1.cmp(&a.1));
             let others: usize = sizes.iter().skip(1).map(|(_, s)| *s).sum();
             let mut out = map.clone();
-            let mut note = String::from("value cut to fit the display cap; the whole value is in $_");
+            let mut note =
+                String::from("value cut to fit the display cap; the whole value is in $_");
             if let Some((biggest, _)) = sizes.first() {
                 if let Some(inner) = map.get(biggest) {
                     let budget = cap.saturating_sub(others).max(1024);
@@ -136,11 +145,17 @@ mod tests {
 
     #[test]
     fn big_arrays_are_cut_with_a_note() {
-        let big: Vec<Value> = (0..100_000).map(|i| json!({"id": i, "pad": "xxxxxxxxxx"})).collect();
+        let big: Vec<Value> = (0..100_000)
+            .map(|i| json!({"id": i, "pad": "xxxxxxxxxx"}))
+            .collect();
         let b = Bundle::json(&json!({"tasks": big, "count": 100000}));
         let text = b.plain().unwrap();
         assert!(text.len() < JSON_CAP_BYTES * 2);
-        assert!(text.contains("of 100000 items"), "{}", &text[text.len() - 200..]);
+        assert!(
+            text.contains("of 100000 items"),
+            "{}",
+            &text[text.len() - 200..]
+        );
         assert_eq!(b.data["application/json"]["count"], json!(100000));
     }
 }

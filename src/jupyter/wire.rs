@@ -19,7 +19,11 @@ pub struct Signer {
 impl std::fmt::Debug for Signer {
     // Never print the key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.mac.is_some() { "Signer(hmac-sha256)" } else { "Signer(none)" })
+        f.write_str(if self.mac.is_some() {
+            "Signer(hmac-sha256)"
+        } else {
+            "Signer(none)"
+        })
     }
 }
 
@@ -239,7 +243,10 @@ mod tests {
         let signer = Signer::new("secret");
         let mut frames = frames_of(&sample(), &signer);
         frames.remove(1);
-        assert_eq!(Message::decode(frames, &signer).unwrap_err(), WireError::NoDelimiter);
+        assert_eq!(
+            Message::decode(frames, &signer).unwrap_err(),
+            WireError::NoDelimiter
+        );
     }
 
     #[test]
@@ -278,7 +285,10 @@ mod tests {
         let mut frames = frames_of(&sample(), &signer);
         let last = frames.len() - 1;
         frames[last] = Bytes::from_static(br#"{"code": "rm -rf /"}"#);
-        assert_eq!(Message::decode(frames, &signer).unwrap_err(), WireError::BadSignature);
+        assert_eq!(
+            Message::decode(frames, &signer).unwrap_err(),
+            WireError::BadSignature
+        );
     }
 
     #[test]
@@ -296,7 +306,10 @@ mod tests {
         ];
         assert!(matches!(
             Message::decode(frames, &signer),
-            Err(WireError::BadJson { frame: "header", .. })
+            Err(WireError::BadJson {
+                frame: "header",
+                ..
+            })
         ));
     }
 
