@@ -23,8 +23,38 @@ enum Command {
         #[arg(long = "connection-file", short = 'f')]
         connection_file: PathBuf,
     },
+    /// Install the kernelspec (kernel.json and logos) where Jupyter finds it.
+    Install {
+        /// Into the user's Jupyter data dir (the default).
+        #[arg(long, conflicts_with_all = ["sys_prefix", "prefix"])]
+        user: bool,
+        /// Into the active Python environment (venv or conda).
+        #[arg(long, conflicts_with = "prefix")]
+        sys_prefix: bool,
+        /// Into DIR/share/jupyter/kernels/NAME.
+        #[arg(long, value_name = "DIR")]
+        prefix: Option<PathBuf>,
+        /// The kernelspec's directory name.
+        #[arg(long, default_value = "mesos")]
+        name: String,
+        /// The name front ends show.
+        #[arg(long, default_value = "Mesos")]
+        display_name: String,
+    },
     /// Run an embedded Mesos-compatible cluster (a master and agents) on loopback.
     Cluster(mesos_kernel::cluster::ClusterArgs),
+}
+
+fn run_kernel(
+    runtime: &tokio::runtime::Runtime,
+    connection_file: &std::path::Path,
+) -> Result<(), String> {
+    use mesos_kernel::jupyter::connection::ConnectionInfo;
+    let info = ConnectionInfo::from_file(connection_file).map_err(|e| e.to_string())?;
+    let engine = mesos_kernel::engine::Engine::new();
+    runtime
+        .block_on(mesos_kernel::jupyter::kernel::run(info, engine))
+        .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -44,12 +74,28 @@ fn main() -> ExitCode {
         }
     };
     let result: Result<(), String> = match cli.command {
-        Command::Kernel { connection_file } => {
-            let _ = connection_file;
-            Err("the kernel is not part of this build yet".into())
+        Command::Kernel { connection_file } => run_kernel(&runtime, &connection_file),
+        Command::Install {
+            user: _,
+            sys_prefix,
+            prefix,
+            name,
+            display_name,
+        } => {
+            use mesos_kernel::jupyter::install::{install, Location};
+            let location = match (sys_prefix, prefix) {
+                (_, Some(dir)) => Location::Prefix(dir),
+                (true, None) => Location::SysPrefix,
+                (false, None) => Location::User,
+            };
+            install(&location, &name, &display_name)
+                .map(|dir| println!("Installed kernelspec {name} in {}", dir.display()))
+                .map_err(|e| e.to_string())
         }
         Command::Cluster(args) => runtime.block_on(mesos_kernel::cluster::run_standalone(args)),
     };
+    // Do not wait for blocking tasks (a runaway jq filter) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -103,7 +103,7 @@ fn cap_value(value: &Value, cap: usize) -> (Value, String) {
                     )
                 })
                 .collect();
-            sizes.sort_by(|a, b| b.1.cmp(&a.1));
+            sizes.sort_by_key(|b| std::cmp::Reverse(b.1));
             let others: usize = sizes.iter().skip(1).map(|(_, s)| *s).sum();
             let mut out = map.clone();
             let mut note =

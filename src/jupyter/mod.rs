@@ -3,4 +3,12 @@
 //! through the `Interpreter` trait.
 
 pub mod connection;
+pub mod history;
+pub mod install;
+pub mod interpreter;
+pub mod kernel;
+pub mod publisher;
+pub mod stdin;
 pub mod wire;
+
+pub use interpreter::{CellError, Completeness, Completion, ExecuteContext, Interpreter};
