@@ -1477,10 +1477,15 @@ impl Master {
         let mut made: Vec<Offer> = Vec::new();
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
-            if !agent.active || self.offers.iter().any(|o| o.agent_id == agent.id) {
+            if !agent.active {
                 continue;
             }
-            let free = agent.total.minus(&agent.used);
+            // What is neither used by tasks nor already offered (an agent may have several
+            // outstanding offers, as in Mesos).
+            let free = agent
+                .total
+                .minus(&agent.used)
+                .minus(&self.offered_on(&agent.id));
             if free.cpus <= 0.0 && free.mem <= 0.0 {
                 continue;
             }
