@@ -79,7 +79,7 @@ async fn a_live_stream_decodes_one_byte_at_a_time() {
             }
         }
     }
-    assert_eq!(types[..3], ["SUBSCRIBED", "OFFERS", "HEARTBEAT"]);
+    assert_eq!(types[..3], ["SUBSCRIBED", "HEARTBEAT", "OFFERS"]);
     drop(response);
     c.shutdown().await;
 }

@@ -764,3 +764,39 @@ async fn seeded_clusters_repeat_their_ids() {
     }
     assert_eq!(seen[0], seen[1]);
 }
+
+#[tokio::test]
+async fn shutdown_kills_running_tasks() {
+    let c = start().await;
+    let (fw, mut events) = Framework::subscribe(&c.master_url(), info()).await;
+    let offer = events.next_of("OFFERS").await["offers"]["offers"][0].clone();
+    // The shell records the pid of the process it becomes.
+    fw.call(launch(
+        &offer,
+        vec![command_task(
+            "survivor",
+            &offer["agent_id"],
+            "echo $$ > pid; exec sleep 30",
+        )],
+    ))
+    .await;
+    until_state(&mut events, &fw, "survivor", "TASK_RUNNING").await;
+    let deadline = Instant::now() + DEADLINE;
+    let pid: i32 = loop {
+        let text = sandbox_file(&c.agent_urls()[0], &fw.id, "survivor", "pid").await;
+        if let Ok(pid) = text.trim().parse() {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no pid file");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let alive = |pid: i32| {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+    };
+    assert!(alive(pid));
+    c.shutdown().await;
+    assert!(!alive(pid), "task process {pid} outlived the cluster");
+}

@@ -94,8 +94,8 @@ pub fn not_acceptable() -> Response {
     )
 }
 
-/// A chunked RecordIO response fed by `rx`, with a HEARTBEAT record at once and then every
-/// `heartbeat` (as the master sends them). `guard` lives as long as the client listens:
+/// A chunked RecordIO response fed by `rx`, with a HEARTBEAT record every `heartbeat` (the
+/// first one, right after SUBSCRIBED, is queued by the state machine). `guard` lives as long as the client listens:
 /// dropping it tells the cluster the stream closed.
 pub fn event_stream<G: Send + 'static>(
     rx: mpsc::UnboundedReceiver<Bytes>,
@@ -111,7 +111,7 @@ pub fn event_stream<G: Send + 'static>(
         _guard: G,
     }
     let period = heartbeat.max(Duration::from_millis(10));
-    let ticks = tokio::time::interval(period);
+    let ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let state = StreamState {
         rx,
         ticks,

@@ -447,7 +447,7 @@ impl Master {
                 "heartbeat_interval_seconds": self.settings.heartbeat_interval.as_secs_f64()
             }
         });
-        if tx.send(frame(&event)).is_ok() {
+        if tx.send(frame(&event)).is_ok() && tx.send(frame(&json!({"type": "HEARTBEAT"}))).is_ok() {
             self.operator_subscribers.push(tx);
         }
     }
@@ -551,6 +551,8 @@ impl Master {
         });
         if let Some(f) = self.framework(&fid) {
             f.send(&subscribed);
+            // The first HEARTBEAT follows SUBSCRIBED at once, as in Mesos.
+            f.send(&json!({"type": "HEARTBEAT"}));
             // Updates waiting for an acknowledgement go out again on the new stream.
             for task in &f.tasks {
                 if let Some(head) = task.pending.front() {
@@ -1619,8 +1621,9 @@ mod tests {
         let fid = fid.unwrap_or_default();
         let ev = events(&mut rx);
         assert_eq!(ev[0]["type"], "SUBSCRIBED");
-        assert_eq!(ev[1]["type"], "OFFERS");
-        let offer = ev[1]["offers"]["offers"][0].clone();
+        assert_eq!(ev[1]["type"], "HEARTBEAT");
+        assert_eq!(ev[2]["type"], "OFFERS");
+        let offer = ev[2]["offers"]["offers"][0].clone();
         let offer_id = id_of(offer.get("id")).unwrap_or_default();
         let task = json!({"name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],
             "command": {"value": "true"},
