@@ -800,3 +800,93 @@ async fn shutdown_kills_running_tasks() {
     c.shutdown().await;
     assert!(!alive(pid), "task process {pid} outlived the cluster");
 }
+
+#[tokio::test]
+async fn unacknowledged_updates_are_resent_and_hold_later_ones() {
+    let c = start_with(|cfg| cfg.status_update_retry = Duration::from_millis(200)).await;
+    let (fw, mut events) = Framework::subscribe(&c.master_url(), info()).await;
+    let offer = events.next_of("OFFERS").await["offers"]["offers"][0].clone();
+    fw.call(launch(
+        &offer,
+        vec![command_task("quick", &offer["agent_id"], "true")],
+    ))
+    .await;
+    let first = events.next_of("UPDATE").await["update"]["status"].clone();
+    assert_eq!(first["state"], "TASK_STARTING");
+    // Not acknowledged: the same update comes again, and nothing after it.
+    let again = events.next_of("UPDATE").await["update"]["status"].clone();
+    assert_eq!(again["uuid"], first["uuid"]);
+    assert_eq!(again["state"], "TASK_STARTING");
+    // Meanwhile the master knows the task finished, and recovered its resources.
+    let state = get_json(&format!("{}/master/state", c.master_url())).await;
+    assert_eq!(state["frameworks"][0]["tasks"][0]["state"], "TASK_FINISHED");
+    fw.ack(&again).await;
+    assert_eq!(
+        events.update_for(&fw, "quick").await["state"],
+        "TASK_RUNNING"
+    );
+    assert_eq!(
+        events.update_for(&fw, "quick").await["state"],
+        "TASK_FINISHED"
+    );
+    // The acknowledged terminal update retires the task.
+    let state = get_json(&format!("{}/master/state", c.master_url())).await;
+    assert_eq!(state["frameworks"][0]["tasks"], json!([]));
+    assert_eq!(state["frameworks"][0]["completed_tasks"][0]["id"], "quick");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn uris_are_fetched_into_the_sandbox() {
+    let c = start().await;
+    let dir = std::env::temp_dir().join(format!("mk-uris-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("pkg")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("pkg/inside.txt"), "from the archive\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("plain.txt"), "a local file\n").unwrap_or_else(|e| panic!("{e}"));
+    let tar = std::process::Command::new("tar")
+        .args(["-czf", "bundle.tar.gz", "pkg"])
+        .current_dir(&dir)
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(tar.success());
+    let (fw, mut events) = Framework::subscribe(&c.master_url(), info()).await;
+    let offer = events.offer().await;
+    let mut task = command_task(
+        "fetcher",
+        &offer["agent_id"],
+        "cat plain.txt pkg/inside.txt",
+    );
+    task["command"]["uris"] = json!([
+        {"value": dir.join("plain.txt").display().to_string()},
+        {"value": format!("file://{}", dir.join("bundle.tar.gz").display()), "extract": true}
+    ]);
+    fw.call(launch(&offer, vec![task])).await;
+    until_state(&mut events, &fw, "fetcher", "TASK_FINISHED").await;
+    let agent = &c.agent_urls()[0];
+    let out = sandbox_file(agent, &fw.id, "fetcher", "stdout").await;
+    assert_eq!(out, "a local file\nfrom the archive\n");
+
+    // Over loopback HTTP: the first task's stdout, served by the agent itself.
+    let offer = events.offer().await;
+    let url = format!(
+        "{agent}/files/download?path=/frameworks/{}/executors/fetcher/runs/latest/stdout",
+        fw.id
+    );
+    let mut task = command_task("http-fetcher", &offer["agent_id"], "cat fetched.txt");
+    task["command"]["uris"] = json!([{"value": url, "output_file": "fetched.txt"}]);
+    fw.call(launch(&offer, vec![task])).await;
+    until_state(&mut events, &fw, "http-fetcher", "TASK_FINISHED").await;
+    let out = sandbox_file(agent, &fw.id, "http-fetcher", "stdout").await;
+    assert_eq!(out, "a local file\nfrom the archive\n");
+    // A URI that cannot be fetched fails the task before it starts.
+    let offer = events.offer().await;
+    let mut task = command_task("no-fetch", &offer["agent_id"], "true");
+    task["command"]["uris"] = json!([{"value": "/nonexistent/file.txt"}]);
+    fw.call(launch(&offer, vec![task])).await;
+    let failed = events.update_for(&fw, "no-fetch").await;
+    assert_eq!(failed["state"], "TASK_FAILED");
+    assert_eq!(failed["reason"], "REASON_CONTAINER_LAUNCH_FAILED");
+    let _ = std::fs::remove_dir_all(&dir);
+    c.shutdown().await;
+}

@@ -85,6 +85,8 @@ pub struct ClusterConfig {
     pub kill_grace: Duration,
     /// Outstanding offers are rescinded after this long (Mesos's `--offer_timeout`).
     pub offer_timeout: Option<Duration>,
+    /// First resend of an unacknowledged status update (10 s in Mesos; doubles up to 10 min).
+    pub status_update_retry: Duration,
     pub agent: AgentShape,
 }
 
@@ -99,6 +101,7 @@ impl Default for ClusterConfig {
             seed: None,
             kill_grace: Duration::from_secs(3),
             offer_timeout: None,
+            status_update_retry: state::UPDATE_RETRY_MIN,
             agent: AgentShape::default(),
         }
     }
@@ -310,6 +313,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         heartbeat_interval: config.heartbeat_interval,
         kill_grace: config.kill_grace,
         offer_timeout: config.offer_timeout,
+        update_retry: config.status_update_retry.max(Duration::from_millis(10)),
         work_dir: work_dir.clone(),
         start_time: state::now_secs(),
         flags: flags(&config, &work_dir, master_port),
@@ -423,6 +427,9 @@ pub struct ClusterArgs {
     /// Rescind offers left unanswered this long (default: never).
     #[arg(long = "offer-timeout", value_parser = parse_duration)]
     pub offer_timeout: Option<Duration>,
+    /// First resend of an unacknowledged status update (doubling up to 10 minutes).
+    #[arg(long = "status-update-retry", default_value = "10secs", value_parser = parse_duration)]
+    pub status_update_retry: Duration,
     /// CPUs of each agent.
     #[arg(long, default_value_t = 2.0)]
     pub cpus: f64,
@@ -451,6 +458,7 @@ impl ClusterArgs {
             seed: self.seed,
             kill_grace: self.kill_grace,
             offer_timeout: self.offer_timeout,
+            status_update_retry: self.status_update_retry,
             agent: AgentShape {
                 cpus: self.cpus,
                 mem: self.mem,

@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, watch};
 /// The version the cluster reports: the last Mesos 1.x release, whose API it follows.
 pub const MESOS_VERSION: &str = "1.11.0";
 
-/// First resend of an unacknowledged status update, as Mesos's agents do; it doubles up to
-/// `UPDATE_RETRY_MAX`.
+/// First resend of an unacknowledged status update, as Mesos's agents do (the default of
+/// `Settings::update_retry`); it doubles up to `UPDATE_RETRY_MAX`.
 pub const UPDATE_RETRY_MIN: Duration = Duration::from_secs(10);
 pub const UPDATE_RETRY_MAX: Duration = Duration::from_secs(600);
 
@@ -37,6 +37,8 @@ pub struct Settings {
     pub heartbeat_interval: Duration,
     pub kill_grace: Duration,
     pub offer_timeout: Option<Duration>,
+    /// First resend of an unacknowledged status update.
+    pub update_retry: Duration,
     pub work_dir: PathBuf,
     /// Seconds since the epoch.
     pub start_time: f64,
@@ -1277,6 +1279,7 @@ impl Master {
         uuid_b64: &str,
         fx: &mut Vec<Effect>,
     ) {
+        let retry = self.settings.update_retry;
         let Some(f) = self.framework_mut(framework_id) else {
             return;
         };
@@ -1310,12 +1313,12 @@ impl Master {
                 .unwrap_or("")
                 .to_string();
             fx.push(Effect::Timer(
-                Instant::now() + UPDATE_RETRY_MIN,
+                Instant::now() + retry,
                 Timer::Retry {
                     framework_id: framework_id.to_string(),
                     task_id: task_id.to_string(),
                     uuid,
-                    backoff: UPDATE_RETRY_MIN,
+                    backoff: retry,
                 },
             ));
         }
@@ -1381,12 +1384,12 @@ impl Master {
                 sink.send(&update_event(&status));
             }
             fx.push(Effect::Timer(
-                Instant::now() + UPDATE_RETRY_MIN,
+                Instant::now() + self.settings.update_retry,
                 Timer::Retry {
                     framework_id: framework_id.to_string(),
                     task_id: task_id.to_string(),
                     uuid: uuid.clone(),
-                    backoff: UPDATE_RETRY_MIN,
+                    backoff: self.settings.update_retry,
                 },
             ));
         }
@@ -1584,6 +1587,7 @@ mod tests {
             heartbeat_interval: Duration::from_secs(1),
             kill_grace: Duration::from_millis(100),
             offer_timeout: None,
+            update_retry: UPDATE_RETRY_MIN,
             work_dir: std::env::temp_dir(),
             start_time: now_secs(),
             flags: Vec::new(),

@@ -80,6 +80,8 @@ pub struct Events {
     resp: reqwest::Response,
     decoder: RecordIoDecoder,
     queue: VecDeque<Value>,
+    /// Offers seen while waiting for something else, still outstanding.
+    offers: VecDeque<Value>,
     pub stream_id: Option<String>,
 }
 
@@ -103,6 +105,7 @@ impl Events {
             resp,
             decoder: RecordIoDecoder::new(),
             queue: VecDeque::new(),
+            offers: VecDeque::new(),
             stream_id,
         }
     }
@@ -145,10 +148,35 @@ impl Events {
             );
             match self.next().await {
                 Some(e) if e["type"] == kind => return e,
+                Some(e) if e["type"] == "OFFERS" => {
+                    let offers = e["offers"]["offers"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    self.offers.extend(offers);
+                }
+                Some(e) if e["type"] == "RESCIND" => {
+                    let gone = e["rescind"]["offer_id"].clone();
+                    self.offers.retain(|o| o["id"] != gone);
+                }
                 Some(_) => continue,
                 None => panic!("stream ended while waiting for {kind}"),
             }
         }
+    }
+
+    /// An outstanding offer: one seen earlier, or the next to come.
+    pub async fn offer(&mut self) -> Value {
+        if let Some(o) = self.offers.pop_front() {
+            return o;
+        }
+        let e = self.next_of("OFFERS").await;
+        let offers = e["offers"]["offers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        self.offers.extend(offers);
+        self.offers.pop_front().unwrap_or_default()
     }
 
     /// The next UPDATE for a task, acknowledged when it carries a uuid.
