@@ -783,8 +783,19 @@ async fn shutdown_kills_running_tasks() {
     until_state(&mut events, &fw, "survivor", "TASK_RUNNING").await;
     let deadline = Instant::now() + DEADLINE;
     let pid: i32 = loop {
-        let text = sandbox_file(&c.agent_urls()[0], &fw.id, "survivor", "pid").await;
-        if let Ok(pid) = text.trim().parse() {
+        // The file may not exist yet (404) or be empty.
+        let url = format!(
+            "{}/files/read?path=/frameworks/{}/executors/survivor/runs/latest/pid&offset=0",
+            c.agent_urls()[0],
+            fw.id
+        );
+        let r = client()
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: Value = r.json().await.unwrap_or_default();
+        if let Ok(pid) = v["data"].as_str().unwrap_or("").trim().parse() {
             break pid;
         }
         assert!(Instant::now() < deadline, "no pid file");

@@ -51,6 +51,7 @@ fn attachments(m: &Master, agent_id: Option<&str>) -> Vec<(String, PathBuf)> {
 fn resolve(m: &Master, agent_id: Option<&str>, requested: &str) -> Option<PathBuf> {
     let wanted = requested.trim_end_matches('/');
     let mut best: Option<(usize, PathBuf)> = None;
+    let mut base: Option<PathBuf> = None;
     for (virt, real) in attachments(m, agent_id) {
         let rest = if wanted == virt {
             Some("")
@@ -64,10 +65,15 @@ fn resolve(m: &Master, agent_id: Option<&str>, requested: &str) -> Option<PathBu
                     return None;
                 }
                 best = Some((virt.len(), real.join(rel)));
+                base = Some(real.clone());
             }
         }
     }
-    best.map(|(_, p)| p)
+    // Like Mesos, follow symlinks but never out of the attached directory.
+    let (_, path) = best?;
+    let canonical = std::fs::canonicalize(&path).ok()?;
+    let root = std::fs::canonicalize(base?).ok()?;
+    canonical.starts_with(&root).then_some(path)
 }
 
 fn mode_string(mode: u32, is_dir: bool, is_link: bool) -> String {
@@ -159,15 +165,16 @@ fn read(real: &Path, offset: u64, length: i64) -> std::io::Result<(u64, Vec<u8>)
     Ok((size, buf))
 }
 
-fn not_found(path: &str) -> Response {
-    reply::text(404, format!("File not found: '{path}'"))
+/// Mesos answers a path it cannot resolve with a bare 404.
+fn not_found(_path: &str) -> Response {
+    reply::text(404, "")
 }
 
 type Q = Query<HashMap<String, String>>;
 
 fn browse(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) -> Response {
     let Some(path) = q.get("path") else {
-        return reply::text(400, "Expecting 'path=value' in query.");
+        return reply::text(400, "Expecting 'path=value' in query.\n");
     };
     match list(m, agent_id, path) {
         Ok(entries) => reply::json(&Value::Array(entries.iter().map(legacy_info).collect())),
@@ -177,26 +184,26 @@ fn browse(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) -> Re
 
 fn read_legacy(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) -> Response {
     let Some(path) = q.get("path") else {
-        return reply::text(400, "Expecting 'path=value' in query.");
+        return reply::text(400, "Expecting 'path=value' in query.\n");
     };
     let offset: i64 = match q.get("offset").map(|o| o.parse::<i64>()) {
         None => -1,
         Some(Ok(o)) => o,
-        Some(Err(e)) => return reply::text(400, format!("Failed to parse offset: {e}.")),
+        Some(Err(e)) => return reply::text(400, format!("Failed to parse offset: {e}.\n")),
     };
     let length: i64 = match q.get("length").map(|o| o.parse::<i64>()) {
         None => -1,
         Some(Ok(l)) => l,
-        Some(Err(e)) => return reply::text(400, format!("Failed to parse length: {e}.")),
+        Some(Err(e)) => return reply::text(400, format!("Failed to parse length: {e}.\n")),
     };
     if offset < -1 {
-        return reply::text(400, format!("Negative offset provided: {offset}."));
+        return reply::text(400, format!("Negative offset provided: {offset}.\n"));
     }
     let Some(real) = resolve(m, agent_id, path) else {
         return not_found(path);
     };
     if real.is_dir() {
-        return reply::text(400, "Cannot read a directory.");
+        return reply::text(400, "Cannot read a directory.\n");
     }
     if offset == -1 {
         return match std::fs::metadata(&real) {
@@ -205,6 +212,8 @@ fn read_legacy(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) 
         };
     }
     match read(&real, offset as u64, length) {
+        // At or past the end, Mesos answers the file size as the offset.
+        Ok((size, _)) if offset as u64 >= size => reply::json(&json!({"data": "", "offset": size})),
         Ok((_, bytes)) => {
             reply::json(&json!({"data": String::from_utf8_lossy(&bytes), "offset": offset}))
         }
@@ -214,13 +223,13 @@ fn read_legacy(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) 
 
 fn download(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) -> Response {
     let Some(path) = q.get("path") else {
-        return reply::text(400, "Expecting 'path=value' in query.");
+        return reply::text(400, "Expecting 'path=value' in query.\n");
     };
     let Some(real) = resolve(m, agent_id, path) else {
         return not_found(path);
     };
     if real.is_dir() {
-        return reply::text(400, "Cannot download a directory.");
+        return reply::text(400, "Cannot download a directory.\n");
     }
     match std::fs::read(&real) {
         Ok(bytes) => {
@@ -233,7 +242,7 @@ fn download(m: &Master, agent_id: Option<&str>, q: &HashMap<String, String>) -> 
                     (header::CONTENT_TYPE, "application/octet-stream".to_string()),
                     (
                         header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}\""),
+                        format!("attachment; filename={name}"),
                     ),
                 ],
                 bytes,
@@ -306,7 +315,7 @@ pub fn read_file_v1(m: &Master, agent_id: Option<&str>, call: &Value) -> Respons
         return not_found(path);
     };
     if real.is_dir() {
-        return reply::text(400, "Cannot read a directory.");
+        return reply::text(400, "Cannot read a directory.\n");
     }
     match read(&real, offset, length) {
         Ok((size, bytes)) => reply::json(&json!({
