@@ -210,7 +210,8 @@ pub fn validate(call: &Value) -> Result<String, String> {
         }
         let call_fid = id_of(call.get("framework_id"));
         let info_fid = id_of(call.pointer("/subscribe/framework_info/id"));
-        if call_fid.is_some() && call_fid != info_fid {
+        // Absent on one side and present on the other counts as a difference.
+        if call_fid != info_fid {
             return Err("'framework_id' differs from 'subscribe.framework_info.id'".into());
         }
         return Ok(kind.to_string());

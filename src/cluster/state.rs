@@ -928,7 +928,10 @@ impl Master {
         if task_id.is_empty() {
             return Err("ID must not be empty".into());
         }
-        if task_id.contains('/') || task_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if task_id
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        {
             return Err(format!("'{task_id}' contains invalid characters"));
         }
         let duplicate = self

@@ -204,11 +204,12 @@ pub struct Framework {
 
 impl Framework {
     pub async fn subscribe(master: &str, info: Value) -> (Framework, Events) {
-        let mut events = Events::open(
-            &format!("{master}/api/v1/scheduler"),
-            &json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}),
-        )
-        .await;
+        let mut call = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}});
+        // Mesos wants the framework id twice when re-subscribing.
+        if let Some(id) = call.pointer("/subscribe/framework_info/id").cloned() {
+            call["framework_id"] = id;
+        }
+        let mut events = Events::open(&format!("{master}/api/v1/scheduler"), &call).await;
         let subscribed = events.next_of("SUBSCRIBED").await;
         let id = subscribed["subscribed"]["framework_id"]["value"]
             .as_str()
