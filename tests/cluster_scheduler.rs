@@ -167,6 +167,14 @@ async fn request_checks_answer_mesos_codes_and_messages() {
             "Failed to validate scheduler::Call: Expecting 'subscribe' to be present"
         )
     );
+    let resubscribe = json!({"type": "SUBSCRIBE",
+        "subscribe": {"framework_info": {"user": "u", "name": "n", "id": {"value": "x"}}}});
+    let (code, body) = post(&u, &resubscribe, None).await;
+    assert_eq!(code, 400);
+    assert_eq!(
+        body,
+        "Failed to validate scheduler::Call: 'framework_id' differs from 'subscribe.framework_info.id'"
+    );
     let (code, _) = post(
         &u,
         &json!({"type": "UNKNOWN", "framework_id": {"value": "f"}}),
