@@ -909,3 +909,24 @@ async fn uris_are_fetched_into_the_sandbox() {
     let _ = std::fs::remove_dir_all(&dir);
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_call_kills_the_executor_tasks() {
+    let c = start().await;
+    let (fw, mut events) = Framework::subscribe(&c.master_url(), info()).await;
+    let offer = events.offer().await;
+    fw.call(launch(
+        &offer,
+        vec![command_task("exec-1", &offer["agent_id"], "sleep 30")],
+    ))
+    .await;
+    until_state(&mut events, &fw, "exec-1", "TASK_RUNNING").await;
+    // The command executor's id is the task's id.
+    let (code, body) = fw
+        .call(json!({"type": "SHUTDOWN", "shutdown": {"executor_id": {"value": "exec-1"}, "agent_id": offer["agent_id"]}}))
+        .await;
+    assert_eq!((code, body.as_str()), (202, ""));
+    let killed = until_state(&mut events, &fw, "exec-1", "TASK_KILLED").await;
+    assert_eq!(killed["executor_id"]["value"], "exec-1");
+    c.shutdown().await;
+}
