@@ -544,6 +544,17 @@ async fn launch_group_runs_every_task_of_the_group() {
             finished += 1;
         }
     }
+    // One executor run holds both tasks, each in its own directory of the sandbox.
+    let state = get_json(&format!("{}/state", c.agent_urls()[0])).await;
+    let executors = state["frameworks"][0]["completed_executors"].clone();
+    assert_eq!(executors.as_array().map(Vec::len), Some(1), "{state}");
+    assert_eq!(executors[0]["id"], "group-exec");
+    assert_eq!(
+        executors[0]["completed_tasks"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let out = sandbox_file(&c.agent_urls()[0], &fw.id, "group-exec", "tasks/g2/stdout").await;
+    assert_eq!(out, "two\n");
     c.shutdown().await;
 }
 

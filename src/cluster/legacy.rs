@@ -390,16 +390,31 @@ fn agent_framework_legacy(f: &Framework, agent_id: &str) -> Value {
         .chain(f.completed_tasks.iter())
         .filter(|t| t.agent_id == agent_id)
         .collect();
-    let executors: Vec<Value> = on_agent
-        .iter()
-        .filter(|t| !t.is_terminal())
-        .map(|t| executor_legacy(t, vec![task_legacy(t)], vec![]))
-        .collect();
-    let completed: Vec<Value> = on_agent
-        .iter()
-        .filter(|t| t.is_terminal())
-        .map(|t| executor_legacy(t, vec![], vec![task_legacy(t)]))
-        .collect();
+    // One entry per executor run; a task group's tasks share theirs.
+    let mut executors = Vec::new();
+    let mut completed = Vec::new();
+    for rep in super::operator::one_per_executor(on_agent.iter().copied()) {
+        let run: Vec<&Task> = on_agent
+            .iter()
+            .copied()
+            .filter(|t| t.executor_id == rep.executor_id && t.container_id == rep.container_id)
+            .collect();
+        let live: Vec<Value> = run
+            .iter()
+            .filter(|t| !t.is_terminal())
+            .map(|t| task_legacy(t))
+            .collect();
+        let done: Vec<Value> = run
+            .iter()
+            .filter(|t| t.is_terminal())
+            .map(|t| task_legacy(t))
+            .collect();
+        if live.is_empty() {
+            completed.push(executor_legacy(rep, live, done));
+        } else {
+            executors.push(executor_legacy(rep, live, done));
+        }
+    }
     json!({
         "id": f.id,
         "name": f.info.get("name").cloned().unwrap_or(json!("")),

@@ -194,15 +194,35 @@ pub fn get_tasks(m: &Master) -> Value {
     Value::Object(o)
 }
 
+/// Tasks of a task group share one executor: keep the first task of each executor run.
+pub fn one_per_executor<'a>(tasks: impl Iterator<Item = &'a Task>) -> Vec<&'a Task> {
+    let mut seen: Vec<(&str, &str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for t in tasks {
+        let key = (
+            t.framework_id.as_str(),
+            t.executor_id.as_str(),
+            t.container_id.as_str(),
+        );
+        if !seen.contains(&key) {
+            seen.push(key);
+            out.push(t);
+        }
+    }
+    out
+}
+
 pub fn get_executors(m: &Master) -> Value {
     let mut o = Map::new();
-    let executors: Vec<Value> = m
-        .frameworks
-        .iter()
-        .flat_map(|f| f.tasks.iter())
-        .filter(|t| !t.is_terminal())
-        .map(|t| json!({"executor_info": executor_info_v1(t), "agent_id": id(&t.agent_id)}))
-        .collect();
+    let executors: Vec<Value> = one_per_executor(
+        m.frameworks
+            .iter()
+            .flat_map(|f| f.tasks.iter())
+            .filter(|t| !t.is_terminal()),
+    )
+    .into_iter()
+    .map(|t| json!({"executor_info": executor_info_v1(t), "agent_id": id(&t.agent_id)}))
+    .collect();
     put_list(&mut o, "executors", executors);
     Value::Object(o)
 }
@@ -573,16 +593,16 @@ pub fn agent_executors(m: &Master, a: &Agent) -> Value {
     put_list(
         &mut o,
         "executors",
-        tasks_on(m, a)
-            .filter(|t| !t.is_terminal())
+        one_per_executor(tasks_on(m, a).filter(|t| !t.is_terminal()))
+            .into_iter()
             .map(|t| json!({"executor_info": executor_info_v1(t)}))
             .collect(),
     );
     put_list(
         &mut o,
         "completed_executors",
-        tasks_on(m, a)
-            .filter(|t| t.is_terminal())
+        one_per_executor(tasks_on(m, a).filter(|t| t.is_terminal()))
+            .into_iter()
             .map(|t| json!({"executor_info": executor_info_v1(t)}))
             .collect(),
     );

@@ -904,8 +904,17 @@ impl Master {
             if let Some(agent) = self.agent_mut(&agent_id) {
                 agent.used = agent.used.plus(&needed);
             }
+            // One executor run (one container, one sandbox) per LAUNCH task or per group.
+            let container_id = self.ids.uuid().to_string();
             for t in &tasks {
-                self.launch(framework_id, &agent_id, t, executor.as_ref(), fx);
+                self.launch(
+                    framework_id,
+                    &agent_id,
+                    t,
+                    executor.as_ref(),
+                    &container_id,
+                    fx,
+                );
             }
         }
         if !available.is_empty() {
@@ -974,6 +983,7 @@ impl Master {
         agent_id: &str,
         info: &Value,
         group_executor: Option<&Value>,
+        container_id: &str,
         fx: &mut Vec<Effect>,
     ) {
         let task_id = id_of(info.get("task_id")).unwrap_or_default();
@@ -1039,7 +1049,7 @@ impl Master {
                 )
             }
         };
-        let container_id = self.ids.uuid().to_string();
+        let container_id = container_id.to_string();
         let executor_dir = self
             .settings
             .work_dir
