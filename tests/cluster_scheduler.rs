@@ -535,8 +535,18 @@ async fn launch_group_runs_every_task_of_the_group() {
     let (code, body) = fw.call(accept).await;
     assert_eq!((code, body.as_str()), (202, ""));
     let mut finished = 0;
-    while finished < 2 {
-        let s = events.next_of("UPDATE").await["update"]["status"].clone();
+    let mut failure = Value::Null;
+    while finished < 2 || failure.is_null() {
+        let e = events.next().await.unwrap_or_default();
+        if e["type"] == "FAILURE" {
+            // The default executor exits with its last task.
+            failure = e;
+            continue;
+        }
+        if e["type"] != "UPDATE" {
+            continue;
+        }
+        let s = e["update"]["status"].clone();
         assert_ne!(s["state"], "TASK_FAILED", "{s}");
         assert_eq!(s["executor_id"]["value"], "group-exec");
         fw.ack(&s).await;
@@ -544,6 +554,10 @@ async fn launch_group_runs_every_task_of_the_group() {
             finished += 1;
         }
     }
+    assert_eq!(failure["failure"]["executor_id"]["value"], "group-exec");
+    assert_eq!(failure["failure"]["status"], 0);
+    let state = get_json(&format!("{}/master/state", c.master_url())).await;
+    assert_eq!(state["slaves"][0]["used_resources"]["cpus"], 0.0);
     // One executor run holds both tasks, each in its own directory of the sandbox.
     let state = get_json(&format!("{}/state", c.agent_urls()[0])).await;
     let executors = state["frameworks"][0]["completed_executors"].clone();

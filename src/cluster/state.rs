@@ -188,6 +188,8 @@ pub struct Task {
     pub container_id: String,
     pub info: Value,
     pub resources: Resources,
+    /// What a task group's executor itself uses (given back when its last task ends).
+    pub executor_resources: Resources,
     pub state: String,
     /// Every status the task went through (with uuid when it had one).
     pub statuses: Vec<Value>,
@@ -1123,6 +1125,9 @@ impl Master {
             container_id: container_id.clone(),
             info: stored,
             resources,
+            executor_resources: group_executor
+                .and_then(|e| Resources::from_v1(e.get("resources").unwrap_or(&Value::Null)).ok())
+                .unwrap_or_default(),
             state: "TASK_STAGING".into(),
             statuses: Vec::new(),
             pending: VecDeque::new(),
@@ -1391,7 +1396,21 @@ impl Master {
         if recover {
             task.resources_recovered = true;
         }
-        let (agent_id, resources) = (task.agent_id.clone(), task.resources.clone());
+        let (agent_id, mut resources) = (task.agent_id.clone(), task.resources.clone());
+        let (executor_id, container_id) = (task.executor_id.clone(), task.container_id.clone());
+        let in_group = executor_id != task_id;
+        let executor_resources = task.executor_resources.clone();
+        // A task group's executor ends with its last task: its resources come back and the
+        // framework hears of it in a FAILURE event, as the default executor exits.
+        let group_done = recover
+            && in_group
+            && f.tasks
+                .iter()
+                .filter(|t| t.executor_id == executor_id && t.container_id == container_id)
+                .all(Task::is_terminal);
+        if group_done {
+            resources = resources.plus(&executor_resources);
+        }
         if in_flight {
             if let Some(sink) = &f.sink {
                 sink.send(&update_event(&status));
@@ -1416,6 +1435,12 @@ impl Master {
             "type": "TASK_UPDATED",
             "task_updated": {"framework_id": id(framework_id), "status": status, "state": state}
         }));
+        if group_done {
+            if let Some(f) = self.framework(framework_id) {
+                f.send(&json!({"type": "FAILURE", "failure": {
+                    "agent_id": id(&agent_id), "executor_id": id(&executor_id), "status": 0}}));
+            }
+        }
         if recover {
             if let Some(agent) = self.agent_mut(&agent_id) {
                 agent.used = agent.used.minus(&resources);
