@@ -122,11 +122,8 @@ async fn agent_legacy_endpoints_and_files() {
     ))
     .await;
     until_state(&mut events, &fw, "out", "TASK_RUNNING").await;
-    let agent = c
-        .agent_urls()
-        .into_iter()
-        .find(|_| true)
-        .unwrap_or_default();
+    // Agents are registered in order, so the first offer is the first agent's.
+    let agent = c.agent_urls()[0].clone();
     // The agent whose id the offer names runs the task.
     let state = get_json(&format!("{agent}/state")).await;
     assert_eq!(state["id"], offer["agent_id"]["value"]);

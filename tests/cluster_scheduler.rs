@@ -368,10 +368,7 @@ async fn kill_sends_sigterm_then_sigkill_after_the_grace_period() {
         "trap '' TERM; echo ready; while true; do sleep 0.05; done",
     );
     fw.call(launch(&offer, vec![polite, stubborn])).await;
-    for t in ["polite", "stubborn"] {
-        // Updates of the two tasks interleave; wait for each RUNNING in turn.
-        let _ = t;
-    }
+    // Updates of the two tasks interleave: count RUNNINGs.
     let mut running = 0;
     while running < 2 {
         let e = events.next_of("UPDATE").await;
