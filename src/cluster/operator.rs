@@ -413,8 +413,9 @@ fn parse_call(
             "Failed to convert JSON into Call protobuf: Expecting a JSON object",
         ));
     }
-    if !reply::accepts_json(headers) {
-        return Err(reply::not_acceptable());
+    let accept = reply::accept(headers);
+    if accept != reply::Accept::Json {
+        return Err(reply::not_acceptable(accept));
     }
     let kind = call
         .get("type")

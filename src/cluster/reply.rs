@@ -72,26 +72,53 @@ pub fn parse_post(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<V
         .map_err(|e| text(400, format!("Failed to parse body into JSON: {e}")))
 }
 
+/// What the `Accept` header allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    Json,
+    /// Only protobuf, which Mesos would stream but this cluster cannot.
+    ProtobufOnly,
+    Neither,
+}
+
+pub fn accept(headers: &HeaderMap) -> Accept {
+    if accepts_json(headers) {
+        return Accept::Json;
+    }
+    let protobuf = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/x-protobuf"));
+    if protobuf {
+        Accept::ProtobufOnly
+    } else {
+        Accept::Neither
+    }
+}
+
 /// The `Accept` check: missing, `*/*`, `application/*` or JSON are fine.
-pub fn accepts_json(headers: &HeaderMap) -> bool {
+fn accepts_json(headers: &HeaderMap) -> bool {
     let Some(accept) = headers.get(header::ACCEPT) else {
         return true;
     };
     let accept = accept.to_str().unwrap_or("");
     accept.split(',').any(|part| {
         let media = part.split(';').next().unwrap_or("").trim();
-        matches!(
-            media,
-            "*/*" | "application/*" | "application/json" | "application/x-protobuf"
-        )
+        matches!(media, "*/*" | "application/*" | "application/json")
     })
 }
 
-pub fn not_acceptable() -> Response {
-    text(
-        406,
-        "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'",
-    )
+pub fn not_acceptable(accept: Accept) -> Response {
+    match accept {
+        Accept::ProtobufOnly => text(
+            406,
+            "Expecting 'Accept' to allow 'application/json' (the mesos-kernel embedded cluster does not produce application/x-protobuf)",
+        ),
+        _ => text(
+            406,
+            "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'",
+        ),
+    }
 }
 
 /// A chunked RecordIO response fed by `rx`, with a HEARTBEAT record every `heartbeat` (the

@@ -312,8 +312,9 @@ pub async fn scheduler(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     if kind == "SUBSCRIBE" {
-        if !reply::accepts_json(&headers) {
-            return reply::not_acceptable();
+        let accept = reply::accept(&headers);
+        if accept != reply::Accept::Json {
+            return reply::not_acceptable(accept);
         }
         if stream_header.is_some() {
             return reply::text(
