@@ -952,3 +952,18 @@ async fn shutdown_call_kills_the_executor_tasks() {
     assert_eq!(killed["executor_id"]["value"], "exec-1");
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_framework_recovering_after_a_master_restart_keeps_its_id() {
+    let c = start().await;
+    let master = c.master_url();
+    // As after a restart of a seeded master: the id this master would hand out next.
+    let recovered_id = format!("{}-0000", c.master_id());
+    let mut info = info();
+    info["id"] = json!({ "value": recovered_id });
+    let (old, _old_events) = Framework::subscribe(&master, info).await;
+    assert_eq!(old.id, recovered_id);
+    let (new, _new_events) = Framework::subscribe(&master, self::info()).await;
+    assert_eq!(new.id, format!("{}-0001", c.master_id()));
+    c.shutdown().await;
+}

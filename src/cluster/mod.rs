@@ -95,7 +95,7 @@ impl Default for ClusterConfig {
         ClusterConfig {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
-            agents: 1,
+            agents: 2,
             work_dir: None,
             heartbeat_interval: Duration::from_secs(15),
             seed: None,
@@ -410,7 +410,7 @@ pub struct ClusterArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub ip: IpAddr,
     /// Number of agents.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 2)]
     pub agents: usize,
     /// Where task sandboxes go (default: a temporary directory removed at exit).
     #[arg(long = "work-dir")]

@@ -525,7 +525,10 @@ impl Master {
             other => {
                 // A new framework, or one recovering after a master failover.
                 let recovering = other.is_some();
-                let fid = other.unwrap_or_else(|| self.ids.framework());
+                let fid = match other {
+                    Some(fid) => fid,
+                    None => self.fresh_framework_id(),
+                };
                 info["id"] = id(&fid);
                 self.frameworks.push(Framework {
                     id: fid.clone(),
@@ -572,6 +575,22 @@ impl Master {
         }
         self.allocate(fx);
         (stream_id, Some(fid))
+    }
+
+    /// The next framework id not taken by a framework that recovered with its own id (after
+    /// a restart of a seeded master, ids repeat).
+    fn fresh_framework_id(&mut self) -> String {
+        loop {
+            let fid = self.ids.framework();
+            let taken = self
+                .frameworks
+                .iter()
+                .chain(self.completed_frameworks.iter())
+                .any(|f| f.id == fid);
+            if !taken {
+                return fid;
+            }
+        }
     }
 
     /// Checks done for every call but SUBSCRIBE, in Mesos's order.

@@ -16,6 +16,7 @@ pub async fn start() -> Cluster {
 
 pub async fn start_with(tune: impl FnOnce(&mut ClusterConfig)) -> Cluster {
     let mut config = ClusterConfig {
+        agents: 1,
         heartbeat_interval: Duration::from_millis(300),
         kill_grace: Duration::from_millis(300),
         seed: Some(42),
