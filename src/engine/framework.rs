@@ -167,13 +167,13 @@ impl Engine {
     /// statement (reconnections, errors from the master).
     pub(crate) fn sync_session(&mut self, publisher: Option<&Publisher>) {
         let Some(session) = &self.session else { return };
-        let notices = session.take_notices();
-        let s = session.state();
+        // Notices are taken only where they can be shown, so none is lost to a refresh.
         if let Some(p) = publisher {
-            for n in notices {
+            for n in session.take_notices() {
                 p.stream("stderr", &format!("{n}\n"));
             }
         }
+        let s = session.state();
         self.set_session_vars(&s);
     }
 
@@ -391,6 +391,20 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
         let name = call.name.to_ascii_uppercase();
+        // Text fields take bare words as text: `cmd=true` is the command `true`.
+        const TEXT: &[&str] = &[
+            "name", "cmd", "docker", "network", "task_id", "task", "file", "type", "wait",
+        ];
+        let args: Vec<(String, Value)> = args
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::Bool(_) | Value::Number(_) if TEXT.contains(&k.as_str()) => {
+                    let text = v.to_string();
+                    (k, Value::String(text))
+                }
+                other => (k, other),
+            })
+            .collect();
         match name.as_str() {
             "OFFERS" => self.offers(&args, ctx).await,
             "LAUNCH" => self.launch(&args, ctx).await,

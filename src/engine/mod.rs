@@ -234,7 +234,7 @@ impl Engine {
     ) -> Result<(), CellError> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            self.sync_session(None);
+            self.sync_session(Some(&ctx.publisher));
             let values = self.jq(expr, Value::Null, at, ctx).await?;
             if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());

@@ -331,10 +331,16 @@ impl Stream {
             }
             // Re-subscribe as the same framework, after a growing pause.
             let fid = self.shared.lock().ok().and_then(|s| s.framework_id.clone());
-            if let (Some(fid), Some(Value::Object(info))) =
-                (fid, self.subscribe.pointer_mut("/subscribe/framework_info"))
-            {
-                info.insert("id".into(), json!({ "value": fid }));
+            // Mesos compares the call's framework_id with framework_info.id: set both.
+            if let Some(fid) = fid {
+                if let Some(Value::Object(info)) =
+                    self.subscribe.pointer_mut("/subscribe/framework_info")
+                {
+                    info.insert("id".into(), json!({ "value": fid }));
+                }
+                if let Value::Object(call) = &mut self.subscribe {
+                    call.insert("framework_id".into(), json!({ "value": fid }));
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
