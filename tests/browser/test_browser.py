@@ -52,10 +52,23 @@ SPECS = {
     # The framework tour against the embedded cluster: tables of offers and tasks, the
     # resources chart, and the watched task reaching TASK_RUNNING.
     "Demo-API.ipynb": [
-        {"kind": "html_table", "min": 2},
+        {"kind": "html_table", "min": 4},
         {"kind": "selector", "selector": ".mesos-kernel-table table"},
-        {"kind": "vega"},
-        {"kind": "text", "text": "TASK_RUNNING"},
+        {"kind": "html_table", "cell": "GET_AGENTS"},
+        {"kind": "html_table", "cell": "OFFERS wait=30s"},
+        {"kind": "vega", "cell": "RESOURCES"},
+        {"kind": "json_tree", "cell": "LAUNCH name=web"},
+        {"kind": "text", "cell": "LAUNCH name=web", "text": "TASK_RUNNING"},
+        {"kind": "html_table", "cell": "TASKS watch"},
+        {"kind": "text", "cell": "TASKS watch", "text": "TASK_RUNNING"},
+        {"kind": "text", "cell": "LOGS task=nginx-1", "text": "simulated"},
+        {"kind": "text", "cell": "KILL task_id=nginx-1", "text": "TASK_KILLED"},
+    ],
+    "Operator-Tour.ipynb": [
+        {"kind": "html_table", "cell": "GET_STATE"},
+        {"kind": "html_table", "cell": "GET_METRICS"},
+        {"kind": "json_tree", "cell": "GET_VERSION | json"},
+        {"kind": "html_table", "cell": "| table"},
     ],
 }
 # Notebooks meant to run top to bottom in JupyterLab ("Run All" stops at the first error, so
