@@ -430,23 +430,18 @@ impl Engine {
                 Ok(None)
             }
             "vars" => {
-                let mut text = String::new();
-                let mut rows = String::new();
+                use crate::display::table::{tables_bundle, Cell, Table};
+                let mut table = Table::new("variables", &["variable", "value"]);
                 for (name, value) in self.vars.iter() {
-                    let summary = session::summarize(value);
-                    text.push_str(&format!("${name:<16} {summary}\n"));
-                    rows.push_str(&format!(
-                        "<tr><td><code>${}</code></td><td>{}</td></tr>",
-                        html_escape(name),
-                        html_escape(&summary)
-                    ));
+                    table.push(vec![
+                        Cell::new(format!("${name}")),
+                        Cell::new(session::summarize(value)),
+                    ]);
                 }
-                if text.is_empty() {
-                    text.push_str("no variables yet: bind one with  name = STATEMENT\n");
+                if table.total == 0 {
+                    table.caption = "variables (none yet: bind one with  name = STATEMENT)".into();
                 }
-                let html = format!("<table><thead><tr><th>variable</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>");
-                ctx.publisher
-                    .display(&Bundle::text(text).with("text/html", html), None);
+                ctx.publisher.display(&tables_bundle(&[table]), None);
                 Ok(None)
             }
             "timeout" => {
@@ -506,21 +501,6 @@ fn view_suffix(code: &str) -> (&str, Format) {
 /// jq's truth: everything but false and null.
 fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
-}
-
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn parse_error(e: &ParseError, code: &str) -> CellError {
