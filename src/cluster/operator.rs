@@ -333,6 +333,14 @@ pub fn master_metrics(m: &Master) -> Vec<(String, f64)> {
         ("master/offers_sent".into(), c.offers_sent as f64),
         ("master/offers_declined".into(), c.offers_declined as f64),
         ("master/offers_rescinded".into(), c.offers_rescinded as f64),
+        (
+            "master/valid_status_update_acknowledgements".into(),
+            c.valid_acknowledgements as f64,
+        ),
+        (
+            "master/invalid_status_update_acknowledgements".into(),
+            c.invalid_acknowledgements as f64,
+        ),
         ("master/cpus_total".into(), total.cpus),
         ("master/cpus_used".into(), used.cpus),
         ("master/mem_total".into(), total.mem),

@@ -286,6 +286,10 @@ pub struct Counters {
     pub offers_rescinded: u64,
     pub calls: u64,
     pub invalid_calls: u64,
+    /// ACKNOWLEDGE calls for the update in flight, and for anything else (a duplicate, an
+    /// unknown uuid): Mesos's `master/{valid,invalid}_status_update_acknowledgements`.
+    pub valid_acknowledgements: u64,
+    pub invalid_acknowledgements: u64,
 }
 
 pub struct Master {
@@ -1317,6 +1321,22 @@ impl Master {
         fx: &mut Vec<Effect>,
     ) {
         let retry = self.settings.update_retry;
+        let in_flight = self
+            .framework_mut(framework_id)
+            .and_then(|f| f.tasks.iter().find(|t| t.task_id == task_id))
+            .and_then(|t| t.pending.front())
+            .and_then(|s| s.get("uuid"))
+            .and_then(Value::as_str)
+            == Some(uuid_b64);
+        if !in_flight {
+            tracing::debug!(
+                task_id,
+                "acknowledgement for an update that is not in flight"
+            );
+            self.counters.invalid_acknowledgements += 1;
+            return;
+        }
+        self.counters.valid_acknowledgements += 1;
         let Some(f) = self.framework_mut(framework_id) else {
             return;
         };
@@ -1324,18 +1344,6 @@ impl Master {
             return;
         };
         let task = &mut f.tasks[pos];
-        let head_uuid = task
-            .pending
-            .front()
-            .and_then(|s| s.get("uuid"))
-            .and_then(Value::as_str);
-        if head_uuid != Some(uuid_b64) {
-            tracing::debug!(
-                task_id,
-                "acknowledgement for an update that is not in flight"
-            );
-            return;
-        }
         let acked = task.pending.pop_front();
         task.acked_status = acked;
         let next = task.pending.front().cloned();
