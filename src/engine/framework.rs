@@ -632,6 +632,7 @@ impl Engine {
         if disk > 0.0 {
             resources.push(scalar_resource("disk", disk));
         }
+        let mut chosen_ports: Vec<u64> = Vec::new();
         if !ports_wanted.is_empty() {
             let available = offer_ports(&offer);
             let chosen: Vec<u64> = if ports_wanted.iter().all(|p| *p == 0) {
@@ -639,6 +640,7 @@ impl Engine {
             } else {
                 ports_wanted.clone()
             };
+            chosen_ports = chosen.clone();
             let ranges: Vec<Value> = chosen
                 .iter()
                 .map(|p| json!({"begin": p, "end": p}))
@@ -680,14 +682,23 @@ impl Engine {
             };
             command.insert("uris".into(), Value::Array(list));
         }
+        // As Marathon does, the chosen ports reach the command as PORT and PORT0, PORT1 ...
+        let mut variables: Vec<Value> = Vec::new();
+        for (i, p) in chosen_ports.iter().enumerate() {
+            if i == 0 {
+                variables.push(json!({"name": "PORT", "value": p.to_string()}));
+            }
+            variables.push(json!({"name": format!("PORT{i}"), "value": p.to_string()}));
+        }
         if let Some(env) = Self::arg(args, "env") {
             let vars = env
                 .as_object()
                 .ok_or_else(|| invalid("env= must be an object such as {\"A\": \"1\"}"))?;
-            let variables: Vec<Value> = vars
-                .iter()
-                .map(|(k, v)| json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())}))
-                .collect();
+            variables.extend(vars.iter().map(|(k, v)| {
+                json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())})
+            }));
+        }
+        if !variables.is_empty() {
             command.insert("environment".into(), json!({ "variables": variables }));
         }
         let mut task = json!({
