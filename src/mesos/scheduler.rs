@@ -198,10 +198,19 @@ impl Session {
         }
         let url = scheduler_url(&self.master);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let teardown = body.get("type").and_then(Value::as_str) == Some("TEARDOWN");
+        if teardown {
+            // The master closes the stream at once: that end is expected, not a loss.
+            self.with_state(|s| s.ended = Some("the framework was torn down".into()));
+        }
         let reply = self
             .client
             .request("POST", &url, &headers, Some(bytes), timeout, cancel)
-            .await?;
+            .await;
+        if teardown && !reply.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+            self.with_state(|s| s.ended = None);
+        }
+        let reply = reply?;
         if (200..300).contains(&reply.status) {
             if body.get("type").and_then(Value::as_str) == Some("TEARDOWN") {
                 self.end("the framework was torn down");
