@@ -82,8 +82,10 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         return;
     }
     link_latest(&sandbox, &spec.container_id).await;
-    let stdout = std::fs::File::create(sandbox.join("stdout"));
-    let stderr = std::fs::File::create(sandbox.join("stderr"));
+    // Through tokio::fs (the blocking pool): on a slow disk a burst of launches must not
+    // stall the runtime threads that answer the API.
+    let stdout = tokio::fs::File::create(sandbox.join("stdout")).await;
+    let stderr = tokio::fs::File::create(sandbox.join("stderr")).await;
     let (Ok(stdout), Ok(stderr)) = (stdout, stderr) else {
         report(
             &shared,
@@ -94,6 +96,7 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         );
         return;
     };
+    let (stdout, stderr) = (stdout.into_std().await, stderr.into_std().await);
     for uri in spec.uris.clone() {
         if let Err(e) = fetch(&uri, &sandbox).await {
             let message = format!(
@@ -123,22 +126,32 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
     report(&shared, &spec, "TASK_STARTING", None, None);
 
     if let Some(image) = spec.docker_image.clone() {
-        // No container engine is assumed: the container is a placeholder that runs until killed.
+        // No container engine is assumed: the container is a placeholder that runs until
+        // killed. Its files are closed while it "runs": thousands of simulated containers
+        // must not hold thousands of descriptors (the process limit is often 20,000 or less).
         use std::io::Write;
+        drop(stderr);
         let mut out = stdout;
         let _ = writeln!(
             out,
             "mesos-kernel embedded cluster: Docker image '{image}' was simulated (no container engine); the task stays TASK_RUNNING until killed"
         );
+        drop(out);
         report(&shared, &spec, "TASK_RUNNING", None, None);
         killed(&mut spec.kill).await;
         if spec.killing_state {
             report(&shared, &spec, "TASK_KILLING", None, None);
         }
-        let _ = writeln!(
-            out,
-            "mesos-kernel embedded cluster: simulated container killed"
-        );
+        if let Ok(mut out) = tokio::fs::OpenOptions::new()
+            .append(true)
+            .open(sandbox.join("stdout"))
+            .await
+        {
+            use tokio::io::AsyncWriteExt;
+            let _ = out
+                .write_all(b"mesos-kernel embedded cluster: simulated container killed\n")
+                .await;
+        }
         report(
             &shared,
             &spec,

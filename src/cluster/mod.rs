@@ -261,6 +261,7 @@ fn serve(listener: TcpListener, app: axum::Router, shared: &Arc<Shared>) -> Join
 
 /// Starts a master and its agents; they run until `Cluster::shutdown`.
 pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
+    raise_fd_limit();
     if config.heartbeat_interval.is_zero() {
         return Err(ClusterError::Config(
             "the heartbeat interval must be positive".into(),
@@ -467,6 +468,22 @@ impl ClusterArgs {
                 attributes: parse_attributes(&self.attributes)?,
             },
         })
+    }
+}
+
+/// Every agent listens on its own socket and every task has sandbox files: a big cluster
+/// needs more descriptors than the usual soft limit, so take what the hard limit allows.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write only the struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
     }
 }
 

@@ -429,6 +429,17 @@ impl Master {
             .fold(Resources::default(), |acc, o| acc.plus(&o.resources))
     }
 
+    /// What is offered on each agent, in one pass over the offers (the allocator and the
+    /// state views need it for every agent; scanning the offers per agent is quadratic).
+    pub fn offered_by_agent(&self) -> std::collections::HashMap<&str, Resources> {
+        let mut out: std::collections::HashMap<&str, Resources> = std::collections::HashMap::new();
+        for o in &self.offers {
+            let entry = out.entry(o.agent_id.as_str()).or_default();
+            *entry = entry.plus(&o.resources);
+        }
+        out
+    }
+
     pub fn offered_to(&self, framework_id: &str) -> Resources {
         self.offers
             .iter()
@@ -1545,6 +1556,7 @@ impl Master {
             f.filters.retain(|flt| flt.until > now);
         }
         let mut made: Vec<Offer> = Vec::new();
+        let offered = self.offered_by_agent();
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
             if !agent.active {
@@ -1552,10 +1564,11 @@ impl Master {
             }
             // What is neither used by tasks nor already offered (an agent may have several
             // outstanding offers, as in Mesos).
-            let free = agent
-                .total
-                .minus(&agent.used)
-                .minus(&self.offered_on(&agent.id));
+            let free = agent.total.minus(&agent.used).minus(
+                offered
+                    .get(agent.id.as_str())
+                    .unwrap_or(&Resources::default()),
+            );
             if free.cpus <= 0.0 && free.mem <= 0.0 {
                 continue;
             }
