@@ -1,0 +1,45 @@
+//! Regressions found at scale: running simulated containers must not hold file descriptors
+//! (10,000 of them exhausted a 20,000 limit and the cluster stopped accepting connections).
+
+mod common;
+
+use common::Harness;
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn running_simulated_containers_hold_no_files() {
+    let mut h = Harness::new();
+    h.ok("SUBSCRIBE name=scale user=root\nOFFERS wait=20s")
+        .await;
+    let before = open_fds();
+    let tasks: Vec<String> = (0..60)
+        .map(|i| {
+            format!(
+                r#"{{"name": "c{i}", "task_id": {{"value": "c{i}"}}, "agent_id": $offers[0].agent_id,
+                 "container": {{"type": "DOCKER", "docker": {{"image": "x:1", "network": "HOST"}}}},
+                 "command": {{"shell": false}},
+                 "resources": [{{"name": "cpus", "type": "SCALAR", "scalar": {{"value": 0.01}}}},
+                               {{"name": "mem", "type": "SCALAR", "scalar": {{"value": 1}}}}]}}"#
+            )
+        })
+        .collect();
+    let accept = format!(
+        r#"{{"type": "ACCEPT", "accept": {{"offer_ids": [$offers[0].id],
+          "operations": [{{"type": "LAUNCH", "launch": {{"task_infos": [{}]}}}}]}}}}"#,
+        tasks.join(",")
+    );
+    h.ok(&accept).await;
+    h.ok("WAIT ($tasks | map(select(.state == \"TASK_RUNNING\")) | length) == 60 timeout=30s")
+        .await;
+    let after = open_fds();
+    assert!(
+        after < before + 20,
+        "60 running simulated containers hold {} descriptors",
+        after.saturating_sub(before)
+    );
+}
