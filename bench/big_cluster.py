@@ -87,9 +87,11 @@ def populate(master, agents, tasks_per_agent):
                               {"name": "mem", "type": "SCALAR", "scalar": {"value": 16}}],
             })
             n += 1
+        # The rest of each agent is refused for good, so later frameworks get offers.
         call = {"type": "ACCEPT", "framework_id": state["fid"],
                 "accept": {"offer_ids": [offer["id"]],
-                           "operations": [{"type": "LAUNCH", "launch": {"task_infos": infos}}]}}
+                           "operations": [{"type": "LAUNCH", "launch": {"task_infos": infos}}],
+                           "filters": {"refuse_seconds": 1e9}}}
         r = requests.post(f"{master}/api/v1/scheduler", json=call, headers=h)
         assert r.status_code == 202, r.text
     return n, resp
@@ -145,6 +147,7 @@ def main():
         t = time.perf_counter()
         launched, _stream = populate(master, args.agents, args.tasks)
         populate_s = time.perf_counter() - t
+        print(f"populated {launched} tasks in {populate_s:.1f} s", flush=True)
         # Wait until the master lists every task.
         while True:
             state = requests.post(f"{master}/api/v1", json={"type": "GET_TASKS"}).json()
@@ -152,6 +155,7 @@ def main():
                 break
             time.sleep(0.2)
         cluster_rss = rss_mib(cluster.pid)
+        print("the master lists every task", flush=True)
         raw = requests.post(f"{master}/api/v1", json={"type": "GET_STATE"})
         state_bytes = len(raw.content)
 
