@@ -101,5 +101,8 @@ async fn a_master_killed_mid_stream_is_noticed_and_the_framework_resubscribes() 
     h.ok("LAUNCH name=after cmd=true wait=FINISHED").await;
     // No update was acknowledged twice or out of turn at the new master.
     h.ok("m = GET /metrics/snapshot").await;
-    assert_eq!(h.var("m").unwrap()["master/invalid_status_update_acknowledgements"], 0.0);
+    assert_eq!(
+        h.var("m").unwrap()["master/invalid_status_update_acknowledgements"],
+        0.0
+    );
 }
