@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 struct ClusterProcess {
     child: Child,
     master: String,
+    /// Every master's URL, in start order (`--masters N`).
+    masters: Vec<String>,
     stderr: PathBuf,
 }
 
@@ -32,15 +34,24 @@ impl ClusterProcess {
             .spawn()
             .expect("start the cluster");
         let stdout = child.stdout.take().expect("stdout");
-        let mut master = String::new();
+        let want = args
+            .iter()
+            .position(|a| *a == "--masters")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let mut masters = Vec::new();
         let mut lines = BufReader::new(stdout).lines();
         for line in lines.by_ref() {
             let line = line.expect("cluster stdout");
             if let Some(url) = line.strip_prefix("mesos-kernel cluster: master ") {
-                master = url.to_string();
-                break;
+                masters.push(url.to_string());
+                if masters.len() == want {
+                    break;
+                }
             }
         }
+        let master = masters.first().cloned().unwrap_or_default();
         // Keep reading: a closed pipe would kill the cluster at its next line.
         std::thread::spawn(move || lines.for_each(drop));
         assert!(
@@ -51,6 +62,7 @@ impl ClusterProcess {
         ClusterProcess {
             child,
             master,
+            masters,
             stderr,
         }
     }
@@ -278,6 +290,43 @@ async fn two_masters_elect_one_and_the_framework_follows_a_failover() {
     assert_eq!(running[0]["name"], "after");
     h.ok("TEARDOWN").await;
     drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn masters_in_one_process_elect_one_leader() {
+    let Some(zk) = zookeeper() else { return };
+    let dir = temp_dir("ha-masters");
+    let url = format!("zk://{zk}/mesos-kernel-ha-{}", uuid::Uuid::new_v4());
+    let cluster = ClusterProcess::start(&dir, "masters", &["--zk", &url, "--masters", "3"]);
+    assert_eq!(cluster.masters.len(), 3);
+    let masters = cluster.masters.clone();
+    until("one master of three leads", Duration::from_secs(20), || {
+        let masters = masters.clone();
+        async move {
+            let mut roles = Vec::new();
+            for m in &masters {
+                roles.push(elected(m).await);
+            }
+            roles.iter().filter(|r| **r == Some(true)).count() == 1
+                && roles.iter().filter(|r| **r == Some(false)).count() == 2
+        }
+    })
+    .await;
+    // Every master, standby or not, names the same leader.
+    let mut locations = Vec::new();
+    for m in &cluster.masters {
+        let r = raw_client()
+            .get(format!("{m}/master/redirect"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 307);
+        locations.push(r.headers()["location"].to_str().unwrap().to_string());
+    }
+    locations.dedup();
+    assert_eq!(locations.len(), 1, "{locations:?}");
+    drop(cluster);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -190,7 +190,9 @@ impl Election {
         let data = master_info.to_string().into_bytes();
         let client = connect(&zk, session_timeout).await?;
         let me = register(&client, &zk, &data).await?;
-        info!(znode = %me, path = %zk.path, "registered in ZooKeeper ({zk:?})");
+        // ZooKeeper bounds the session timeout to [2, 20] ticks; the negotiated one is how
+        // long a killed leader keeps its place.
+        info!(znode = %me, path = %zk.path, session_timeout = ?client.session_timeout(), "registered in ZooKeeper ({zk:?})");
         let stop = CancellationToken::new();
         let task = tokio::spawn(follow(
             client,
