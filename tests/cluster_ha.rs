@@ -257,7 +257,7 @@ async fn two_masters_elect_one_and_the_framework_follows_a_failover() {
         .expect("a SUBSCRIBED event from the new leader");
     let failover = first_from_new.with_timezone(&chrono::Utc) - killed_at;
     println!(
-        "leader failover: {:.2} s from the kill to the first event from the new leader (ZooKeeper session timeout 2 s asked)",
+        "leader failover: {:.2} s from the kill to the first event from the new leader (session timeout: 2 s asked, ZooKeeper grants at least 2 ticks, 4 s with tickTime=2000)",
         failover.num_milliseconds() as f64 / 1000.0
     );
     assert_eq!(
