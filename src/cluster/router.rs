@@ -43,6 +43,10 @@ async fn standby(State(shared): State<Arc<Shared>>, request: Request, next: Next
         Role::Standby(leader) => leader,
     };
     let path = request.uri().path();
+    // Mesos's guard against redirect loops.
+    if path.starts_with("/redirect/") || path.starts_with("/master/redirect/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     if answered_by_standby(path) {
         return next.run(request).await;
     }
