@@ -465,6 +465,7 @@ async fn https_with_a_private_ca() {
         ))
         .await;
     assert_eq!(e.ename, "ConnectionError", "{}", e.evalue);
+    println!("without ca=: {}", e.evalue);
     assert!(
         e.evalue.to_lowercase().contains("certificate"),
         "{}",
