@@ -374,6 +374,7 @@ async fn credentials_are_required_and_never_shown() {
     published_all.push_str(&format!("{p:?}"));
     for cell in [
         "GET_HEALTH",
+        "agent GET_HEALTH",
         "SUBSCRIBE name=authed user=root",
         "LAUNCH name=hi cmd=\"echo hi\" wait=FINISHED",
         "%vars",
@@ -480,8 +481,17 @@ async fn https_with_a_private_ca() {
         ca.display()
     ))
     .await;
-    h.ok("SUBSCRIBE name=tls user=root\nLAUNCH name=hi cmd=\"echo hi\" wait=FINISHED\nTEARDOWN")
+    h.ok("agent GET_HEALTH").await;
+    h.ok("SUBSCRIBE name=tls user=root\nLAUNCH name=hi cmd=\"echo hello-over-tls\" wait=FINISHED")
         .await;
+    // The sandbox is read from the agent, over HTTPS too.
+    let (r, published) = h.run("LOGS task=hi").await;
+    assert!(r.is_ok(), "{:?}", r.err().map(|e| e.evalue));
+    assert!(
+        format!("{published:?}").contains("hello-over-tls"),
+        "{published:?}"
+    );
+    h.ok("TEARDOWN").await;
     h.ok("s = GET /master/state").await;
     assert!(h.var("s").unwrap()["pid"]
         .as_str()
