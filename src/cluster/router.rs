@@ -53,24 +53,24 @@ async fn standby(State(shared): State<Arc<Shared>>, request: Request, next: Next
     let Some((host, port)) = leader else {
         return reply::text(503, "No leader elected");
     };
+    let location = standby_location(&host, port, path, request.uri().query());
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+/// The scheme-relative Location a standby sends: the request as the leader's master actor
+/// would see it, under `/master/`, with its query.
+fn standby_location(host: &str, port: u16, path: &str, query: Option<&str>) -> String {
     let prefixed = if path.starts_with("/master/") {
         path.to_string()
     } else {
         format!("/master{path}")
     };
-    let query = request
-        .uri()
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    (
-        StatusCode::TEMPORARY_REDIRECT,
-        [(
-            header::LOCATION,
-            format!("//{host}:{port}{prefixed}{query}"),
-        )],
-    )
-        .into_response()
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("//{host}:{port}{prefixed}{query}")
 }
 
 /// Wraps a router in basic authentication when credentials are configured. The layer goes
@@ -196,4 +196,39 @@ pub fn agent(ctx: AgentCtx) -> Router {
         .route("/files/read", get(agent_read))
         .route("/files/download", get(agent_download))
         .with_state(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standbys_redirect_under_master_and_answer_local_endpoints() {
+        assert_eq!(
+            standby_location("m1", 5050, "/api/v1/scheduler", None),
+            "//m1:5050/master/api/v1/scheduler"
+        );
+        assert_eq!(
+            standby_location("m1", 5050, "/master/api/v1/scheduler", None),
+            "//m1:5050/master/api/v1/scheduler"
+        );
+        assert_eq!(
+            standby_location("m1", 5050, "/state", Some("jsonp=f")),
+            "//m1:5050/master/state?jsonp=f"
+        );
+        for local in [
+            "/health",
+            "/master/health",
+            "/master/flags",
+            "/version",
+            "/metrics/snapshot",
+            "/files/read",
+            "/master/redirect",
+        ] {
+            assert!(answered_by_standby(local), "{local}");
+        }
+        for redirected in ["/api/v1", "/master/state", "/state", "/master/tasks"] {
+            assert!(!answered_by_standby(redirected), "{redirected}");
+        }
+    }
 }
