@@ -42,7 +42,8 @@ enum Command {
         display_name: String,
     },
     /// Run an embedded Mesos-compatible cluster (a master and agents) on loopback.
-    Cluster(mesos_kernel::cluster::ClusterArgs),
+    // Boxed: its many flags would make every Command as large as it is.
+    Cluster(Box<mesos_kernel::cluster::ClusterArgs>),
 }
 
 fn run_kernel(
@@ -92,7 +93,7 @@ fn main() -> ExitCode {
                 .map(|dir| println!("Installed kernelspec {name} in {}", dir.display()))
                 .map_err(|e| e.to_string())
         }
-        Command::Cluster(args) => runtime.block_on(mesos_kernel::cluster::run_standalone(args)),
+        Command::Cluster(args) => runtime.block_on(mesos_kernel::cluster::run_standalone(*args)),
     };
     // Do not wait for blocking tasks (a runaway jq filter) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

@@ -1,6 +1,7 @@
 //! The legacy JSON endpoints (`/master/state`, `/state`, `/metrics/snapshot` ...) with the
 //! field names of Mesos 1.x, which older clients and the Demo-API notebook read.
 
+use super::election::Role;
 use super::operator::{agent_metrics, master_metrics, version_info};
 use super::reply;
 use super::resources::Resources;
@@ -335,16 +336,32 @@ fn flat(metrics: Vec<(String, f64)>) -> Value {
 }
 
 pub async fn master_metrics_handler(State(shared): State<Arc<Shared>>) -> Response {
-    reply::json(&flat(master_metrics(&shared.lock())))
+    let mut metrics = master_metrics(&shared.lock());
+    // A standby master is not elected; its other counters stay as they are (zero).
+    if shared.role.get() != Role::Leading {
+        for (name, value) in &mut metrics {
+            if name == "master/elected" {
+                *value = 0.0;
+            }
+        }
+    }
+    reply::json(&flat(metrics))
 }
 
-/// This master always leads, so it redirects to itself.
+/// `/master/redirect`: 307 to the leading master (itself when it leads), 503 while no
+/// leader is elected.
 pub async fn redirect(State(shared): State<Arc<Shared>>) -> Response {
-    let m = shared.lock();
-    let location = format!("//{}:{}", m.settings.hostname, m.settings.port);
+    let (host, port) = match shared.role.get() {
+        Role::Leading => {
+            let m = shared.lock();
+            (m.settings.hostname.clone(), m.settings.port)
+        }
+        Role::Standby(Some(leader)) => leader,
+        Role::Standby(None) => return reply::text(503, "No leader elected"),
+    };
     (
         StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, location)],
+        [(header::LOCATION, format!("//{host}:{port}"))],
     )
         .into_response()
 }

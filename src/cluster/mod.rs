@@ -4,6 +4,8 @@
 //! This file holds the configuration, `start` (the library entry the kernel uses), the
 //! `Cluster` handle, and the `mesos-kernel cluster` command.
 
+mod auth;
+mod election;
 mod executor;
 mod files;
 pub mod ids;
@@ -16,8 +18,12 @@ mod router;
 mod runtime;
 mod scheduler;
 pub mod state;
+mod tls;
 
+pub use auth::{Credentials, CredentialsError};
+pub use election::{ElectionError, Role};
 pub use recordio::{RecordIoDecoder, RecordIoError};
+pub use tls::TlsError;
 
 use resources::Resources;
 use runtime::Shared;
@@ -88,6 +94,24 @@ pub struct ClusterConfig {
     /// First resend of an unacknowledged status update (10 s in Mesos; doubles up to 10 min).
     pub status_update_retry: Duration,
     pub agent: AgentShape,
+    /// `zk://host:port/path`: register in ZooKeeper and lead only when elected.
+    pub zk: Option<String>,
+    /// ZooKeeper session timeout: how long a killed leader's znode outlives it.
+    pub zk_session_timeout: Duration,
+    /// HTTP basic authentication on every endpoint but `/health`.
+    pub credentials: Option<Arc<Credentials>>,
+    /// Serve HTTPS with this certificate and key (PEM files).
+    pub tls: Option<TlsFiles>,
+    /// Agents take the free ports after this one instead of after the master's (so that
+    /// `--masters N` keeps PORT..PORT+N-1 for the masters).
+    pub agent_ports_after: Option<u16>,
+}
+
+/// PEM files of the server certificate (with its chain) and its private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for ClusterConfig {
@@ -103,6 +127,11 @@ impl Default for ClusterConfig {
             offer_timeout: None,
             status_update_retry: state::UPDATE_RETRY_MIN,
             agent: AgentShape::default(),
+            zk: None,
+            zk_session_timeout: Duration::from_secs(3),
+            credentials: None,
+            tls: None,
+            agent_ports_after: None,
         }
     }
 }
@@ -121,6 +150,10 @@ pub enum ClusterError {
     },
     #[error("invalid cluster configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    Election(#[from] ElectionError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A running cluster. `shutdown` stops it cleanly; dropping it stops it too, without waiting.
@@ -131,9 +164,15 @@ pub struct Cluster {
     servers: Vec<JoinHandle<()>>,
     temp_work_dir: Option<PathBuf>,
     work_dir: PathBuf,
+    election: Option<election::Election>,
 }
 
 impl Cluster {
+    /// Leading, or standing by behind the master ZooKeeper elected.
+    pub fn role(&self) -> Role {
+        self.shared.role.get()
+    }
+
     /// `http://127.0.0.1:PORT`
     pub fn master_url(&self) -> String {
         self.master_url.clone()
@@ -154,6 +193,11 @@ impl Cluster {
     /// Closes all streams, kills all tasks (SIGTERM, then SIGKILL after the grace period),
     /// stops the listeners and removes a temporary work directory.
     pub async fn shutdown(mut self) {
+        // Leave the election first, so a standby takes over without waiting for the session
+        // timeout.
+        if let Some(election) = self.election.take() {
+            election.leave().await;
+        }
         self.shared.shutdown().await;
         for server in self.servers.drain(..) {
             let abort = server.abort_handle();
@@ -247,8 +291,16 @@ async fn bind_agent(ip: IpAddr, after: u16) -> Result<TcpListener, ClusterError>
     Err(last.unwrap_or(ClusterError::Config("no free port for an agent".into())))
 }
 
-fn serve(listener: TcpListener, app: axum::Router, shared: &Arc<Shared>) -> JoinHandle<()> {
+fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    shared: &Arc<Shared>,
+    tls: Option<&tokio_rustls::TlsAcceptor>,
+) -> JoinHandle<()> {
     let stopping = shared.stopping.clone();
+    if let Some(acceptor) = tls {
+        return tokio::spawn(tls::serve(listener, app, acceptor.clone(), stopping));
+    }
     tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stopping.cancelled().await })
@@ -294,7 +346,21 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         .map_err(|source| ClusterError::Bind { addr, source })?
         .port();
     let mut agent_listeners = Vec::new();
-    let mut after = if config.port == 0 { 0 } else { master_port };
+    let acceptor = match &config.tls {
+        Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
+        None => None,
+    };
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let zk = config
+        .zk
+        .as_deref()
+        .map(election::ZkTarget::parse)
+        .transpose()?;
+    let mut after = match (config.port, config.agent_ports_after) {
+        (0, _) => 0,
+        (_, Some(p)) => p,
+        _ => master_port,
+    };
     for _ in 0..config.agents {
         let l = bind_agent(config.ip, after).await?;
         let port = l
@@ -318,6 +384,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         work_dir: work_dir.clone(),
         start_time: state::now_secs(),
         flags: flags(&config, &work_dir, master_port),
+        scheme,
     };
     let shared = Shared::new(Master::new(settings, config.seed));
     let mut agent_ids = Vec::new();
@@ -333,14 +400,30 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         agent_ids.push(id);
     }
 
-    let host = |port: u16| match config.ip {
-        IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
-        IpAddr::V4(v4) => format!("http://{v4}:{port}"),
+    // With --zk this master stands by until the election says otherwise; it registers
+    // before it serves, so it never answers as a leader it is not.
+    let election = match zk {
+        Some(zk) => {
+            shared.role_standby();
+            let info = shared.lock().master_info();
+            Some(
+                election::Election::join(zk, config.zk_session_timeout, info, shared.role.clone())
+                    .await?,
+            )
+        }
+        None => None,
     };
+
+    let host = |port: u16| match config.ip {
+        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}"),
+    };
+    let credentials = config.credentials.clone();
     let mut servers = vec![serve(
         master_listener,
-        router::master(shared.clone()),
+        router::authenticated(router::master(shared.clone()), credentials.clone()),
         &shared,
+        acceptor.as_ref(),
     )];
     let mut agent_urls = Vec::new();
     for ((listener, port), agent_id) in agent_listeners.into_iter().zip(agent_ids) {
@@ -348,7 +431,12 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
             shared: shared.clone(),
             agent_id,
         };
-        servers.push(serve(listener, router::agent(ctx), &shared));
+        servers.push(serve(
+            listener,
+            router::authenticated(router::agent(ctx), credentials.clone()),
+            &shared,
+            acceptor.as_ref(),
+        ));
         agent_urls.push(host(port));
     }
     tracing::info!(master = %host(master_port), agents = ?agent_urls, "embedded cluster started");
@@ -359,6 +447,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         servers,
         temp_work_dir,
         work_dir,
+        election,
     })
 }
 
@@ -446,6 +535,26 @@ pub struct ClusterArgs {
     /// TEXT attributes of each agent.
     #[arg(long, default_value = "rack:r2d2;pod:demo,dev")]
     pub attributes: String,
+    /// Register in ZooKeeper (`zk://host:port[,host:port]/path`) and lead only when elected;
+    /// standby masters redirect to the leader.
+    #[arg(long)]
+    pub zk: Option<String>,
+    /// ZooKeeper session timeout: a killed leader is replaced this long after it died.
+    #[arg(long = "zk-session-timeout", default_value = "3secs", value_parser = parse_duration)]
+    pub zk_session_timeout: Duration,
+    /// Start this many masters in this process (needs --zk), on PORT, PORT+1, ... (or
+    /// ephemeral ports); each has its own agents.
+    #[arg(long, default_value_t = 1)]
+    pub masters: usize,
+    /// Require HTTP basic auth: Mesos's JSON credentials file, or `principal secret` lines.
+    #[arg(long)]
+    pub credentials: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
+    #[arg(long = "tls-cert", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long = "tls-key", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ClusterArgs {
@@ -467,6 +576,22 @@ impl ClusterArgs {
                 ports: resources::parse_ranges(&self.ports)?,
                 attributes: parse_attributes(&self.attributes)?,
             },
+            zk: self.zk.clone(),
+            zk_session_timeout: self.zk_session_timeout,
+            credentials: match &self.credentials {
+                Some(path) => Some(Arc::new(
+                    Credentials::load(path).map_err(|e| e.to_string())?,
+                )),
+                None => None,
+            },
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
+            },
+            agent_ports_after: None,
         })
     }
 }
@@ -487,18 +612,50 @@ fn raise_fd_limit() {
     }
 }
 
-/// Runs a standalone cluster until Ctrl-C or SIGTERM.
+/// Runs a standalone cluster (or `--masters N` of them, sharing only ZooKeeper) until
+/// Ctrl-C or SIGTERM.
 pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
     let config = args.config()?;
-    let cluster = start(config).await.map_err(|e| e.to_string())?;
-    println!("mesos-kernel cluster: master {}", cluster.master_url());
-    for (i, url) in cluster.agent_urls().iter().enumerate() {
-        println!("mesos-kernel cluster: agent {i} {url}");
+    if args.masters == 0 {
+        return Err("--masters must be at least 1".into());
     }
-    println!(
-        "mesos-kernel cluster: work dir {}",
-        cluster.work_dir().display()
-    );
+    if args.masters > 1 && config.zk.is_none() {
+        return Err("--masters N needs --zk: without an election every master would lead".into());
+    }
+    let mut clusters = Vec::new();
+    for i in 0..args.masters {
+        let mut config = config.clone();
+        if config.port != 0 && args.masters > 1 {
+            let offset = u16::try_from(i).map_err(|_| "too many masters".to_string())?;
+            let last =
+                u16::try_from(args.masters - 1).map_err(|_| "too many masters".to_string())?;
+            config.port = config.port.saturating_add(offset);
+            config.agent_ports_after = Some(args.port.saturating_add(last));
+        }
+        if args.masters > 1 {
+            if let Some(dir) = &config.work_dir {
+                config.work_dir = Some(dir.join(format!("master-{i}")));
+            }
+        }
+        let cluster = match start(config).await {
+            Ok(c) => c,
+            Err(e) => {
+                for c in clusters {
+                    Cluster::shutdown(c).await;
+                }
+                return Err(e.to_string());
+            }
+        };
+        println!("mesos-kernel cluster: master {}", cluster.master_url());
+        for (n, url) in cluster.agent_urls().iter().enumerate() {
+            println!("mesos-kernel cluster: agent {n} {url}");
+        }
+        println!(
+            "mesos-kernel cluster: work dir {}",
+            cluster.work_dir().display()
+        );
+        clusters.push(cluster);
+    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
     tokio::select! {
@@ -506,7 +663,9 @@ pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
         _ = term.recv() => {}
     }
     println!("mesos-kernel cluster: stopping");
-    cluster.shutdown().await;
+    for cluster in clusters {
+        cluster.shutdown().await;
+    }
     Ok(())
 }
 

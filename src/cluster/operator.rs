@@ -76,7 +76,7 @@ pub fn offer_v1(m: &Master, o: &Offer) -> Value {
         "agent_id": id(&o.agent_id),
         "hostname": hostname,
         "url": {
-            "scheme": "http",
+            "scheme": m.settings.scheme,
             "address": {"hostname": hostname, "ip": m.settings.ip.to_string(), "port": port},
             "path": "/slave(1)"
         },

@@ -1,20 +1,87 @@
 //! The cluster's table of contents: every HTTP endpoint of the master and of an agent, in the
 //! order of MESOS-API.md (scheduler API, operator API, legacy endpoints, files).
 
+use super::auth::{self, Credentials};
+use super::election::Role;
 use super::files;
 use super::legacy;
 use super::operator;
 use super::reply;
 use super::runtime::Shared;
 use super::scheduler;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method};
-use axum::response::Response;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Paths a standby master answers itself, as Mesos's do; everything else goes to the leader.
+fn answered_by_standby(path: &str) -> bool {
+    matches!(
+        path,
+        "/health"
+            | "/master/health"
+            | "/master/flags"
+            | "/flags"
+            | "/version"
+            | "/metrics/snapshot"
+            | "/master/redirect"
+            | "/redirect"
+    ) || path.starts_with("/files/")
+}
+
+/// On a standby master: 307 to the leader, `Location: //host:port/master/<path>` (Mesos
+/// routes every master endpoint under `/master/`, so its redirects name that form), or 503
+/// `No leader elected`.
+async fn standby(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let leader = match shared.role.get() {
+        Role::Leading => return next.run(request).await,
+        Role::Standby(leader) => leader,
+    };
+    let path = request.uri().path();
+    // Mesos's guard against redirect loops.
+    if path.starts_with("/redirect/") || path.starts_with("/master/redirect/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if answered_by_standby(path) {
+        return next.run(request).await;
+    }
+    let Some((host, port)) = leader else {
+        return reply::text(503, "No leader elected");
+    };
+    let location = standby_location(&host, port, path, request.uri().query());
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+/// The scheme-relative Location a standby sends: the request as the leader's master actor
+/// would see it, under `/master/`, with its query.
+fn standby_location(host: &str, port: u16, path: &str, query: Option<&str>) -> String {
+    let prefixed = if path.starts_with("/master/") {
+        path.to_string()
+    } else {
+        format!("/master{path}")
+    };
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("//{host}:{port}{prefixed}{query}")
+}
+
+/// Wraps a router in basic authentication when credentials are configured. The layer goes
+/// outermost, so a standby master also wants credentials before it redirects, as Mesos's
+/// HTTP authenticators run before any handler.
+pub fn authenticated(router: Router, credentials: Option<Arc<Credentials>>) -> Router {
+    match credentials {
+        Some(c) => router.layer(middleware::from_fn_with_state(c, auth::require)),
+        None => router,
+    }
+}
 
 pub fn master(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -51,6 +118,7 @@ pub fn master(shared: Arc<Shared>) -> Router {
         .route("/files/browse", get(files::master_browse))
         .route("/files/read", get(files::master_read))
         .route("/files/download", get(files::master_download))
+        .layer(middleware::from_fn_with_state(shared.clone(), standby))
         .with_state(shared)
 }
 
@@ -128,4 +196,39 @@ pub fn agent(ctx: AgentCtx) -> Router {
         .route("/files/read", get(agent_read))
         .route("/files/download", get(agent_download))
         .with_state(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standbys_redirect_under_master_and_answer_local_endpoints() {
+        assert_eq!(
+            standby_location("m1", 5050, "/api/v1/scheduler", None),
+            "//m1:5050/master/api/v1/scheduler"
+        );
+        assert_eq!(
+            standby_location("m1", 5050, "/master/api/v1/scheduler", None),
+            "//m1:5050/master/api/v1/scheduler"
+        );
+        assert_eq!(
+            standby_location("m1", 5050, "/state", Some("jsonp=f")),
+            "//m1:5050/master/state?jsonp=f"
+        );
+        for local in [
+            "/health",
+            "/master/health",
+            "/master/flags",
+            "/version",
+            "/metrics/snapshot",
+            "/files/read",
+            "/master/redirect",
+        ] {
+            assert!(answered_by_standby(local), "{local}");
+        }
+        for redirected in ["/api/v1", "/master/state", "/state", "/master/tasks"] {
+            assert!(!answered_by_standby(redirected), "{redirected}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The cluster's driver: the state machine behind one lock, and the effects it asks for
 //! (task launches, timers) carried out on the tokio runtime once the lock is released.
 
+use super::election::{Role, RoleCell};
 use super::executor;
 use super::state::{Effect, Master};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Shared {
     master: Mutex<Master>,
     pub stopping: CancellationToken,
+    /// Leading or standby; always leading without `--zk`.
+    pub role: Arc<RoleCell>,
     executors: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -18,8 +21,14 @@ impl Shared {
         Arc::new(Shared {
             master: Mutex::new(master),
             stopping: CancellationToken::new(),
+            role: Arc::new(RoleCell::new(Role::Leading)),
             executors: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Marks this master a standby with no known leader (before it joins an election).
+    pub fn role_standby(&self) {
+        self.role.set(Role::Standby(None));
     }
 
     /// Read access for views. A panic elsewhere must not wedge the cluster, so a poisoned

@@ -2,10 +2,11 @@
 //! content type, JSON, conversion to a Call, validation, stream id), then the call applied to
 //! the state machine. Accepted calls answer 202; SUBSCRIBE answers with the event stream.
 
+use super::auth::Principal;
 use super::reply;
 use super::runtime::Shared;
 use super::state::{frame, id_of, CallError};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use base64::Engine as _;
@@ -284,8 +285,23 @@ fn refuse_seconds(call: &Value, pointer: &str) -> f64 {
 }
 
 /// `POST /api/v1/scheduler`.
+/// With authentication on, a SUBSCRIBE naming a `framework_info.principal` must name the one
+/// it authenticated as; Mesos refuses the mismatch in its call validation (hence a 400).
+fn principal_matches(call: &Value, authenticated: Option<&Principal>) -> Result<(), String> {
+    let claimed = call
+        .pointer("/subscribe/framework_info/principal")
+        .and_then(Value::as_str);
+    match (authenticated, claimed) {
+        (Some(Principal(who)), Some(claimed)) if who != claimed => Err(format!(
+            "Authenticated principal '{who}' does not match principal '{claimed}' set in `FrameworkInfo`"
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub async fn scheduler(
     State(shared): State<Arc<Shared>>,
+    principal: Option<Extension<Principal>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -306,6 +322,9 @@ pub async fn scheduler(
     };
     if kind == "UNKNOWN" {
         return reply::text(501, "501 Not Implemented.");
+    }
+    if let Err(e) = principal_matches(&call, principal.as_ref().map(|p| &p.0)) {
+        return reply::text(400, format!("Failed to validate scheduler::Call: {e}"));
     }
     let stream_header = headers
         .get("Mesos-Stream-Id")

@@ -44,6 +44,8 @@ pub struct Settings {
     pub start_time: f64,
     /// `name=value` pairs shown by GET_FLAGS and `/master/flags`.
     pub flags: Vec<(String, String)>,
+    /// `https` when the cluster serves TLS, else `http` (offers' agent URLs say it).
+    pub scheme: &'static str,
 }
 
 /// An answer the HTTP layer gives to a call the state refuses.
@@ -1669,6 +1671,7 @@ mod tests {
             work_dir: std::env::temp_dir(),
             start_time: now_secs(),
             flags: Vec::new(),
+            scheme: "http",
         };
         let mut m = Master::new(settings, Some(1));
         let total = Resources {

@@ -205,7 +205,7 @@ impl Connection {
                 },
             ));
         };
-        let url = agent_url(slave).ok_or_else(|| {
+        let url = agent_url(slave, scheme_of(&master)).ok_or_else(|| {
             CellError::new(
                 Kind::MesosHttpError.name(),
                 "the master's state gives this agent no pid (slave(1)@IP:PORT)",
@@ -224,11 +224,21 @@ impl Connection {
     }
 }
 
-/// `slave(1)@10.0.0.1:5051` in the agent's `pid` gives `http://10.0.0.1:5051`.
-pub fn agent_url(slave: &Value) -> Option<String> {
+/// The scheme of a master's URL. TLS is cluster-wide in Mesos (libprocess SSL), so agents
+/// speak the scheme their master speaks.
+pub fn scheme_of(master: &str) -> &'static str {
+    if master.starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// `slave(1)@10.0.0.1:5051` in the agent's `pid` gives `http://10.0.0.1:5051` (or https).
+pub fn agent_url(slave: &Value, scheme: &str) -> Option<String> {
     let pid = slave.get("pid").and_then(Value::as_str)?;
     let addr = pid.split_once('@')?.1;
-    Some(format!("http://{addr}"))
+    Some(format!("{scheme}://{addr}"))
 }
 
 pub fn mesos_error(e: &MesosError) -> CellError {
@@ -254,9 +264,13 @@ mod tests {
     #[test]
     fn agent_urls_from_pids() {
         assert_eq!(
-            agent_url(&json!({"pid": "slave(1)@10.0.0.1:5051"})).as_deref(),
+            agent_url(&json!({"pid": "slave(1)@10.0.0.1:5051"}), "http").as_deref(),
             Some("http://10.0.0.1:5051")
         );
-        assert_eq!(agent_url(&json!({"pid": 3})), None);
+        assert_eq!(
+            agent_url(&json!({"pid": "slave(1)@10.0.0.1:5051"}), "https").as_deref(),
+            Some("https://10.0.0.1:5051")
+        );
+        assert_eq!(agent_url(&json!({"pid": 3}), "http"), None);
     }
 }

@@ -7,7 +7,7 @@ use crate::cells::parser::Call;
 use crate::cells::registry::{self, Api, CallSpec};
 use crate::display::table::{tables_bundle, Cell, Table};
 use crate::display::{self, Bundle, Format};
-use crate::engine::connect::{agent_url, mesos_error};
+use crate::engine::connect::{agent_url, mesos_error, scheme_of};
 use crate::engine::errors::{self, Kind};
 use crate::engine::{show_duration, Engine, Outcome};
 use crate::jupyter::publisher::Publisher;
@@ -953,7 +953,7 @@ impl Engine {
                 s.iter()
                     .find(|a| a.get("id").and_then(Value::as_str) == Some(agent_id.as_str()))
             })
-            .and_then(agent_url)
+            .and_then(|a| agent_url(a, scheme_of(&master)))
             .ok_or_else(|| {
                 invalid(format!(
                     "the master does not know agent {agent_id} of task {task}"

@@ -342,6 +342,11 @@ fn connection_error(url: &str, e: &reqwest::Error) -> MesosError {
     }
     MesosError::Connection {
         url: url.to_string(),
-        detail: format!("{detail}; is the master running there? (%master sets it)"),
+        // A refused certificate means the master is there but not trusted; say what helps.
+        detail: if detail.contains("certificate") {
+            format!("{detail}; the master's TLS certificate is not trusted (%master URL ca=PATH adds a CA, insecure=true skips the check)")
+        } else {
+            format!("{detail}; is the master running there? (%master sets it)")
+        },
     }
 }

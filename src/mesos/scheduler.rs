@@ -90,6 +90,9 @@ struct Stream {
     stop: CancellationToken,
 }
 
+/// How often a paused re-subscription looks whether the leading master changed.
+const LEADER_POLL: Duration = Duration::from_millis(50);
+
 fn scheduler_url(master: &Mutex<String>) -> String {
     let base = master.lock().map(|m| m.clone()).unwrap_or_default();
     format!("{}/api/v1/scheduler", base.trim_end_matches('/'))
@@ -351,11 +354,26 @@ impl Stream {
                     call.insert("framework_id".into(), json!({ "value": fid }));
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = self.stop.cancelled() => return,
+            // A new leader (the leader watch moved the URL) ends the pause at once: waiting
+            // out a backoff grown against the dead leader would only delay the failover.
+            let tried = scheduler_url(&self.master);
+            let resume = tokio::time::Instant::now() + backoff;
+            let mut moved = false;
+            while tokio::time::Instant::now() < resume {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(resume.min(tokio::time::Instant::now() + LEADER_POLL)) => {}
+                    _ = self.stop.cancelled() => return,
+                }
+                if scheduler_url(&self.master) != tried {
+                    moved = true;
+                    break;
+                }
             }
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            backoff = if moved {
+                Duration::from_millis(250)
+            } else {
+                (backoff * 2).min(Duration::from_secs(10))
+            };
         }
     }
 
