@@ -20,10 +20,10 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$SUM" ]; then
 fi
 if [ "$PROFILE" = "release" ]; then
   cargo build --release --locked --manifest-path "$ROOT/Cargo.toml"
-  KERNEL_BIN="$ROOT/target/release/mesos-kernel"
+  KERNEL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/mesos-kernel"
 else
   cargo build --locked --manifest-path "$ROOT/Cargo.toml"
-  KERNEL_BIN="$ROOT/target/debug/mesos-kernel"
+  KERNEL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mesos-kernel"
 fi
 "$KERNEL_BIN" install --prefix "$VENV" >/dev/null
 export PATH="$VENV/bin:$PATH"
