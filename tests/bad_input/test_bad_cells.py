@@ -54,7 +54,10 @@ def kernel(tmp_path_factory):
 def test_every_bad_cell_is_one_error(kernel):
     problems = []
     for i, (name, code) in enumerate(corpus(), start=1):
-        reply, outputs = kernel.run(code, timeout=30)
+        try:
+            reply, outputs = kernel.run(code, timeout=30)
+        except Exception as e:
+            raise AssertionError(f"{name}: no answer ({e!r}); kernel alive: {kernel.km.is_alive()}")
         errors = [m["content"] for m in outputs if m["msg_type"] == "error"]
         content = reply["content"]
         if content["status"] != "error":
@@ -71,3 +74,7 @@ def test_every_bad_cell_is_one_error(kernel):
             kernel.assert_answers(f"after {name}")
     kernel.assert_answers("at the end")
     assert not problems, "\n".join(problems)
+    # No cell reached a master, so none started the embedded cluster.
+    _, outputs = kernel.run("%master")
+    text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert "not connected yet" in text, text

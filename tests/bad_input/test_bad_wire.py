@@ -50,9 +50,9 @@ def kernel(tmp_path_factory):
 def bad_messages():
     good = execute_parts()
     yield "no frames after the delimiter", [DELIM], "dropped a message"
-    for n in range(1, 5):
+    for n in range(4):
         parts = good[:n]
-        yield f"only {n} of 5 frames", [DELIM, sign(*parts)] + parts, "at least 5 are needed"
+        yield f"{n + 1} of 5 frames", [DELIM, sign(*parts)] + parts, "at least 5 are needed"
     yield "no delimiter", [b"garbage"] + good, "no <IDS|MSG> delimiter"
     yield "no delimiter, one frame", [b"garbage"], "no <IDS|MSG> delimiter"
     for i, frame in enumerate(["header", "parent_header", "metadata", "content"]):
