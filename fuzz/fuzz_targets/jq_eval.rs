@@ -15,7 +15,10 @@ fuzz_target!(|code: &str| {
     let input = json!({"a": [1, 2.5, {"b": "x"}], "n": null, "s": "héllo"});
     let vars: Vec<(String, Value)> = vec![
         ("x".into(), json!(41)),
-        ("tasks".into(), json!([{"task_id": {"value": "t1"}, "state": "TASK_RUNNING"}])),
+        (
+            "tasks".into(),
+            json!([{"task_id": {"value": "t1"}, "state": "TASK_RUNNING"}]),
+        ),
         ("_".into(), json!("last")),
     ];
     if let Ok(values) = jq::eval(code, &input, &vars) {

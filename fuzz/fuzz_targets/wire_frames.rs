@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
     if mode % 3 != 0 {
         if let Some(delim) = frames.iter().position(|f| f.as_ref() == DELIMITER) {
             if delim + 1 < frames.len() {
-                let parts: Vec<&[u8]> = frames[delim + 2..].iter().take(4).map(|f| f.as_ref()).collect();
+                let parts: Vec<&[u8]> = frames[delim + 2..]
+                    .iter()
+                    .take(4)
+                    .map(|f| f.as_ref())
+                    .collect();
                 let mut signature = signer.sign(&parts).into_bytes();
                 if mode % 3 == 2 {
                     let i = usize::from(mode / 3) % signature.len();

@@ -323,7 +323,7 @@ mod tests {
         assert_eq!(nesting(r#""[|,]""#), (1, 0));
         assert_eq!(nesting(r#""a \([1] | .[0]) b""#), (3, 1));
         assert_eq!(nesting(&"[".repeat(10_000)), (10_000, 0));
-        assert_eq!(nesting(&vec!["1"; 5].join(" | ")), (0, 4));
+        assert_eq!(nesting(&["1"; 5].join(" | ")), (0, 4));
         assert_eq!(nesting("try try if . then 1 end"), (0, 3));
         assert_eq!(nesting("$if | .try | tryx"), (0, 2));
     }
