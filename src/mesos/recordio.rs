@@ -50,9 +50,8 @@ impl Decoder {
                         let shown = String::from_utf8_lossy(&pending[..MAX_LENGTH_LINE]);
                         return Some(Err(RecordIoError::BadLength(shown.into_owned())));
                     }
-                    let Some(nl) = nl else {
-                        return None;
-                    };
+                    // No newline yet: the length line is still arriving.
+                    let nl = nl?;
                     let header = String::from_utf8_lossy(&pending[..nl]).trim().to_string();
                     if header.is_empty() {
                         // Tolerate stray newlines between records.
