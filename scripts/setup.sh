@@ -7,6 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PROFILE="${1:-debug}"
 VENV="$ROOT/.venv"
+# Cargo puts its output under CARGO_TARGET_DIR when that is set.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
@@ -20,10 +22,10 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$SUM" ]; then
 fi
 if [ "$PROFILE" = "release" ]; then
   cargo build --release --locked --manifest-path "$ROOT/Cargo.toml"
-  KERNEL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/mesos-kernel"
+  KERNEL_BIN="$TARGET_DIR/release/mesos-kernel"
 else
   cargo build --locked --manifest-path "$ROOT/Cargo.toml"
-  KERNEL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mesos-kernel"
+  KERNEL_BIN="$TARGET_DIR/debug/mesos-kernel"
 fi
 "$KERNEL_BIN" install --prefix "$VENV" >/dev/null
 export PATH="$VENV/bin:$PATH"

@@ -1,15 +1,514 @@
 //! The embedded Mesos-compatible cluster: a master and agents speaking the Mesos HTTP API
 //! on loopback. Shares nothing with the kernel but HTTP.
+//!
+//! This file holds the configuration, `start` (the library entry the kernel uses), the
+//! `Cluster` handle, and the `mesos-kernel cluster` command.
+
+mod executor;
+mod files;
+pub mod ids;
+mod legacy;
+mod operator;
+pub mod recordio;
+mod reply;
+pub mod resources;
+mod router;
+mod runtime;
+mod scheduler;
+pub mod state;
+
+pub use recordio::{RecordIoDecoder, RecordIoError};
+
+use resources::Resources;
+use runtime::Shared;
+use state::{Master, Settings};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The shape of every agent: what it offers and the attributes it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentShape {
+    pub cpus: f64,
+    pub mem: f64,
+    pub disk: f64,
+    /// Inclusive port ranges.
+    pub ports: Vec<(u64, u64)>,
+    /// TEXT attributes, in order (`rack:r2d2;pod:demo,dev`).
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Default for AgentShape {
+    /// The Demo-API tour's Vagrant agent.
+    fn default() -> Self {
+        AgentShape {
+            cpus: 2.0,
+            mem: 496.0,
+            disk: 4930.0,
+            ports: vec![(9000, 10000)],
+            attributes: vec![
+                ("rack".into(), "r2d2".into()),
+                ("pod".into(), "demo,dev".into()),
+            ],
+        }
+    }
+}
+
+impl AgentShape {
+    fn resources(&self) -> Resources {
+        Resources {
+            cpus: self.cpus,
+            mem: self.mem,
+            disk: self.disk,
+            gpus: 0.0,
+            ports: self.ports.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub ip: IpAddr,
+    /// Port of the master; 0 for an ephemeral one. Agents take the next free ports (or
+    /// ephemeral ones when this is 0).
+    pub port: u16,
+    pub agents: usize,
+    /// Where sandboxes go; a fresh temporary directory (removed at shutdown) when `None`.
+    pub work_dir: Option<PathBuf>,
+    pub heartbeat_interval: Duration,
+    /// Makes ids and offer order repeat run to run.
+    pub seed: Option<u64>,
+    /// Time between SIGTERM and SIGKILL when a task is killed.
+    pub kill_grace: Duration,
+    /// Outstanding offers are rescinded after this long (Mesos's `--offer_timeout`).
+    pub offer_timeout: Option<Duration>,
+    /// First resend of an unacknowledged status update (10 s in Mesos; doubles up to 10 min).
+    pub status_update_retry: Duration,
+    pub agent: AgentShape,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            agents: 2,
+            work_dir: None,
+            heartbeat_interval: Duration::from_secs(15),
+            seed: None,
+            kill_grace: Duration::from_secs(3),
+            offer_timeout: None,
+            status_update_retry: state::UPDATE_RETRY_MIN,
+            agent: AgentShape::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot create the work directory {path}: {source}")]
+    WorkDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid cluster configuration: {0}")]
+    Config(String),
+}
+
+/// A running cluster. `shutdown` stops it cleanly; dropping it stops it too, without waiting.
+pub struct Cluster {
+    shared: Arc<Shared>,
+    master_url: String,
+    agent_urls: Vec<String>,
+    servers: Vec<JoinHandle<()>>,
+    temp_work_dir: Option<PathBuf>,
+    work_dir: PathBuf,
+}
+
+impl Cluster {
+    /// `http://127.0.0.1:PORT`
+    pub fn master_url(&self) -> String {
+        self.master_url.clone()
+    }
+
+    pub fn agent_urls(&self) -> Vec<String> {
+        self.agent_urls.clone()
+    }
+
+    pub fn master_id(&self) -> String {
+        self.shared.lock().master_id().to_string()
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.work_dir.clone()
+    }
+
+    /// Closes all streams, kills all tasks (SIGTERM, then SIGKILL after the grace period),
+    /// stops the listeners and removes a temporary work directory.
+    pub async fn shutdown(mut self) {
+        self.shared.shutdown().await;
+        for server in self.servers.drain(..) {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        if let Some(dir) = self.temp_work_dir.take() {
+            let _ = tokio::fs::remove_dir_all(dir).await;
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if !self.shared.stopping.is_cancelled() {
+            self.shared.stopping.cancel();
+            self.shared.lock().shutdown();
+        }
+        if let Some(dir) = self.temp_work_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn flags(config: &ClusterConfig, work_dir: &std::path::Path, port: u16) -> Vec<(String, String)> {
+    let attrs: Vec<String> = config
+        .agent
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect();
+    vec![
+        ("authenticate_agents".into(), "false".into()),
+        ("authenticate_frameworks".into(), "false".into()),
+        ("authenticate_http_frameworks".into(), "false".into()),
+        ("hostname".into(), config.ip.to_string()),
+        ("ip".into(), config.ip.to_string()),
+        ("port".into(), port.to_string()),
+        ("work_dir".into(), work_dir.display().to_string()),
+        ("quiet".into(), "false".into()),
+        ("roles".into(), "*".into()),
+        (
+            "offer_timeout".into(),
+            config
+                .offer_timeout
+                .map(|d| format!("{}secs", d.as_secs_f64()))
+                .unwrap_or_default(),
+        ),
+        ("agents".into(), config.agents.to_string()),
+        (
+            "resources".into(),
+            format!(
+                "cpus:{};mem:{};disk:{};ports:{}",
+                config.agent.cpus,
+                config.agent.mem,
+                config.agent.disk,
+                resources::ranges_text(&config.agent.ports)
+            ),
+        ),
+        ("attributes".into(), attrs.join(";")),
+        (
+            "heartbeat_interval".into(),
+            format!("{}secs", config.heartbeat_interval.as_secs_f64()),
+        ),
+        (
+            "executor_shutdown_grace_period".into(),
+            format!("{}secs", config.kill_grace.as_secs_f64()),
+        ),
+    ]
+}
+
+async fn bind_agent(ip: IpAddr, after: u16) -> Result<TcpListener, ClusterError> {
+    if after == 0 {
+        let addr = SocketAddr::new(ip, 0);
+        return TcpListener::bind(addr)
+            .await
+            .map_err(|source| ClusterError::Bind { addr, source });
+    }
+    let mut last = None;
+    for port in after.saturating_add(1)..=after.saturating_add(200) {
+        let addr = SocketAddr::new(ip, port);
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(source) => last = Some(ClusterError::Bind { addr, source }),
+        }
+    }
+    Err(last.unwrap_or(ClusterError::Config("no free port for an agent".into())))
+}
+
+fn serve(listener: TcpListener, app: axum::Router, shared: &Arc<Shared>) -> JoinHandle<()> {
+    let stopping = shared.stopping.clone();
+    tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopping.cancelled().await })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!("cluster listener stopped: {e}");
+        }
+    })
+}
+
+/// Starts a master and its agents; they run until `Cluster::shutdown`.
+pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
+    if config.heartbeat_interval.is_zero() {
+        return Err(ClusterError::Config(
+            "the heartbeat interval must be positive".into(),
+        ));
+    }
+    let (work_dir, temp_work_dir) = match &config.work_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let nonce: u64 = rand::random();
+            let dir = std::env::temp_dir().join(format!(
+                "mesos-kernel-cluster-{}-{nonce:016x}",
+                std::process::id()
+            ));
+            (dir.clone(), Some(dir))
+        }
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|source| ClusterError::WorkDir {
+        path: work_dir.clone(),
+        source,
+    })?;
+    // Relative paths would break once a task changes directory.
+    let work_dir = std::fs::canonicalize(&work_dir).unwrap_or(work_dir);
+
+    let addr = SocketAddr::new(config.ip, config.port);
+    let master_listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ClusterError::Bind { addr, source })?;
+    let master_port = master_listener
+        .local_addr()
+        .map_err(|source| ClusterError::Bind { addr, source })?
+        .port();
+    let mut agent_listeners = Vec::new();
+    let mut after = if config.port == 0 { 0 } else { master_port };
+    for _ in 0..config.agents {
+        let l = bind_agent(config.ip, after).await?;
+        let port = l
+            .local_addr()
+            .map_err(|source| ClusterError::Bind { addr, source })?
+            .port();
+        if config.port != 0 {
+            after = port;
+        }
+        agent_listeners.push((l, port));
+    }
+
+    let settings = Settings {
+        ip: config.ip,
+        port: master_port,
+        hostname: config.ip.to_string(),
+        heartbeat_interval: config.heartbeat_interval,
+        kill_grace: config.kill_grace,
+        offer_timeout: config.offer_timeout,
+        update_retry: config.status_update_retry.max(Duration::from_millis(10)),
+        work_dir: work_dir.clone(),
+        start_time: state::now_secs(),
+        flags: flags(&config, &work_dir, master_port),
+    };
+    let shared = Shared::new(Master::new(settings, config.seed));
+    let mut agent_ids = Vec::new();
+    for (_, port) in &agent_listeners {
+        let id = shared.with(|m, fx| {
+            m.add_agent(
+                *port,
+                config.agent.resources(),
+                config.agent.attributes.clone(),
+                fx,
+            )
+        });
+        agent_ids.push(id);
+    }
+
+    let host = |port: u16| match config.ip {
+        IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("http://{v4}:{port}"),
+    };
+    let mut servers = vec![serve(
+        master_listener,
+        router::master(shared.clone()),
+        &shared,
+    )];
+    let mut agent_urls = Vec::new();
+    for ((listener, port), agent_id) in agent_listeners.into_iter().zip(agent_ids) {
+        let ctx = router::AgentCtx {
+            shared: shared.clone(),
+            agent_id,
+        };
+        servers.push(serve(listener, router::agent(ctx), &shared));
+        agent_urls.push(host(port));
+    }
+    tracing::info!(master = %host(master_port), agents = ?agent_urls, "embedded cluster started");
+    Ok(Cluster {
+        shared,
+        master_url: host(master_port),
+        agent_urls,
+        servers,
+        temp_work_dir,
+        work_dir,
+    })
+}
+
+/// Parses `15secs`, `500ms`, `2s`, `1min`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{text}'"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => n,
+        "ms" | "msecs" => n / 1e3,
+        "us" | "usecs" => n / 1e6,
+        "ns" | "nsecs" => n / 1e9,
+        "m" | "min" | "mins" | "minutes" => n * 60.0,
+        "h" | "hr" | "hrs" | "hours" => n * 3600.0,
+        other => return Err(format!("invalid duration unit '{other}' in '{text}'")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("invalid duration '{text}'"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses the agent flag form `rack:r2d2;pod:demo,dev` into TEXT attributes.
+pub fn parse_attributes(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| format!("invalid attribute '{p}' (expected name:value)"))
+        })
+        .collect()
+}
 
 /// Flags of `mesos-kernel cluster`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClusterArgs {
-    /// Port of the master.
+    /// Port of the master; agents take the next free ports.
     #[arg(long, default_value_t = 5050)]
     pub port: u16,
+    /// Address to listen on (loopback unless told otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub ip: IpAddr,
+    /// Number of agents.
+    #[arg(long, default_value_t = 2)]
+    pub agents: usize,
+    /// Where task sandboxes go (default: a temporary directory removed at exit).
+    #[arg(long = "work-dir")]
+    pub work_dir: Option<PathBuf>,
+    /// Interval between HEARTBEAT events, e.g. `15secs`, `500ms`.
+    #[arg(long = "heartbeat-interval", default_value = "15secs", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// Seed for ids and offer order (runs repeat when given).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Time between SIGTERM and SIGKILL when a task is killed.
+    #[arg(long = "kill-grace", default_value = "3secs", value_parser = parse_duration)]
+    pub kill_grace: Duration,
+    /// Rescind offers left unanswered this long (default: never).
+    #[arg(long = "offer-timeout", value_parser = parse_duration)]
+    pub offer_timeout: Option<Duration>,
+    /// First resend of an unacknowledged status update (doubling up to 10 minutes).
+    #[arg(long = "status-update-retry", default_value = "10secs", value_parser = parse_duration)]
+    pub status_update_retry: Duration,
+    /// CPUs of each agent.
+    #[arg(long, default_value_t = 2.0)]
+    pub cpus: f64,
+    /// Memory (MB) of each agent.
+    #[arg(long, default_value_t = 496.0)]
+    pub mem: f64,
+    /// Disk (MB) of each agent.
+    #[arg(long, default_value_t = 4930.0)]
+    pub disk: f64,
+    /// Port ranges of each agent.
+    #[arg(long, default_value = "[9000-10000]")]
+    pub ports: String,
+    /// TEXT attributes of each agent.
+    #[arg(long, default_value = "rack:r2d2;pod:demo,dev")]
+    pub attributes: String,
+}
+
+impl ClusterArgs {
+    pub fn config(&self) -> Result<ClusterConfig, String> {
+        Ok(ClusterConfig {
+            ip: self.ip,
+            port: self.port,
+            agents: self.agents,
+            work_dir: self.work_dir.clone(),
+            heartbeat_interval: self.heartbeat_interval,
+            seed: self.seed,
+            kill_grace: self.kill_grace,
+            offer_timeout: self.offer_timeout,
+            status_update_retry: self.status_update_retry,
+            agent: AgentShape {
+                cpus: self.cpus,
+                mem: self.mem,
+                disk: self.disk,
+                ports: resources::parse_ranges(&self.ports)?,
+                attributes: parse_attributes(&self.attributes)?,
+            },
+        })
+    }
 }
 
 /// Runs a standalone cluster until Ctrl-C or SIGTERM.
-pub async fn run_standalone(_args: ClusterArgs) -> Result<(), String> {
-    Err("the embedded cluster is not part of this build yet".into())
+pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
+    let config = args.config()?;
+    let cluster = start(config).await.map_err(|e| e.to_string())?;
+    println!("mesos-kernel cluster: master {}", cluster.master_url());
+    for (i, url) in cluster.agent_urls().iter().enumerate() {
+        println!("mesos-kernel cluster: agent {i} {url}");
+    }
+    println!(
+        "mesos-kernel cluster: work dir {}",
+        cluster.work_dir().display()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot watch Ctrl-C: {e}"))?,
+        _ = term.recv() => {}
+    }
+    println!("mesos-kernel cluster: stopping");
+    cluster.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_attributes() {
+        assert_eq!(parse_duration("15secs"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(
+            parse_attributes("rack:r2d2;pod:demo,dev"),
+            Ok(vec![
+                ("rack".to_string(), "r2d2".to_string()),
+                ("pod".to_string(), "demo,dev".to_string())
+            ])
+        );
+    }
 }

@@ -264,13 +264,18 @@ fn push_text_row(out: &mut String, cells: &[String], widths: &[usize]) {
 
 /// Scoped by `.mesos-kernel-table`, with JupyterLab's theme variables and light fallbacks,
 /// so the table follows light and dark themes and leaves the rest of the page alone.
+/// The scope class is doubled to outrank JupyterLab's own table rules, which would otherwise
+/// right-align every cell (`:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td`) and
+/// re-stripe the rows; alternate rows and the hovered row use JupyterLab's table colors.
 /// `!important` lets the theme's state colors win over the cells' inline fallbacks.
 const STYLE: &str = "<style>\
-.mesos-kernel-table table{border-collapse:collapse;margin:0 0 1em 0;font-size:var(--jp-code-font-size,13px);color:var(--jp-ui-font-color1,#000);}\
-.mesos-kernel-table caption{caption-side:top;text-align:left;font-weight:bold;padding:2px 0;color:var(--jp-ui-font-color1,#000);}\
-.mesos-kernel-table th,.mesos-kernel-table td{border:1px solid var(--jp-border-color2,#ddd);padding:2px 8px;text-align:left;vertical-align:top;white-space:nowrap;}\
-.mesos-kernel-table th{background:var(--jp-layout-color2,#f5f5f5);}\
-.mesos-kernel-table tbody tr:nth-child(even){background:var(--jp-layout-color1,#fff);}\
+.mesos-kernel-table.mesos-kernel-table table{border-collapse:collapse;border:none;margin:0 0 1em 0;font-size:var(--jp-code-font-size,13px);color:var(--jp-ui-font-color1,#000);}\
+.mesos-kernel-table.mesos-kernel-table caption{caption-side:top;text-align:left;font-weight:bold;padding:2px 0 4px 0;color:var(--jp-ui-font-color1,#000);}\
+.mesos-kernel-table.mesos-kernel-table th,.mesos-kernel-table.mesos-kernel-table td{border:1px solid var(--jp-border-color2,#ddd);padding:2px 8px;text-align:left;vertical-align:top;white-space:nowrap;line-height:normal;}\
+.mesos-kernel-table.mesos-kernel-table th{background:var(--jp-layout-color2,#eee);font-weight:bold;}\
+.mesos-kernel-table.mesos-kernel-table tbody tr:nth-child(odd){background:var(--jp-layout-color0,#fff);}\
+.mesos-kernel-table.mesos-kernel-table tbody tr:nth-child(even){background:var(--jp-rendermime-table-row-background,#f7f7f7);}\
+.mesos-kernel-table.mesos-kernel-table tbody tr:hover{background:var(--jp-rendermime-table-row-hover-background,#e1f5fe);}\
 .mesos-kernel-table .mk-good{color:var(--jp-success-color1,#2e7d32)!important;}\
 .mesos-kernel-table .mk-warn{color:var(--jp-warn-color1,#e65100)!important;}\
 .mesos-kernel-table .mk-bad{color:var(--jp-error-color1,#c62828)!important;}\

@@ -122,7 +122,7 @@ impl Engine {
     }
 
     pub(crate) async fn master_base(&mut self, ctx: &ExecuteContext) -> Result<String, CellError> {
-        let url = self.conn.master(&ctx.publisher).await?;
+        let url = self.conn.master(&ctx.publisher, self.timeout).await?;
         self.vars.set("master", Value::String(url.clone()));
         Ok(url)
     }

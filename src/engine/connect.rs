@@ -6,14 +6,21 @@ use crate::engine::embedded::Embedded;
 use crate::engine::errors::Kind;
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::CellError;
+use crate::mesos::leader::{LeaderWatch, ZkUrl};
 use crate::mesos::{Client, MesosError};
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Default)]
 pub struct Connection {
     master: Option<String>,
+    /// Shared with the scheduler stream, so it follows a new leader.
+    master_handle: Arc<Mutex<String>>,
+    /// `%master zk://...`: the election is followed here.
+    zk: Option<ZkUrl>,
+    leader: Option<LeaderWatch>,
     /// Set by `%master embedded`, or when nothing else is configured.
     want_embedded: bool,
     agent: Option<String>,
@@ -47,17 +54,40 @@ pub fn base_url(spec: &str) -> Result<String, CellError> {
 }
 
 impl Connection {
-    /// `%master URL | embedded`.
+    /// `%master URL | zk://... | embedded`.
     pub fn set_master(&mut self, spec: &str) -> Result<(), CellError> {
         self.agent = None;
-        if spec.trim() == "embedded" {
+        self.leader = None;
+        self.zk = None;
+        let spec = spec.trim();
+        if spec == "embedded" {
             self.master = self.embedded.as_ref().map(|e| e.master_url());
             self.want_embedded = true;
             return Ok(());
         }
-        self.master = Some(base_url(spec)?);
         self.want_embedded = false;
+        if spec.starts_with("zk://") {
+            self.zk = Some(ZkUrl::parse(spec).map_err(|e| mesos_error(&e))?);
+            self.master = None;
+            return Ok(());
+        }
+        self.master = Some(base_url(spec)?);
         Ok(())
+    }
+
+    /// The master URL as the scheduler stream reads it (moved by the leader watch).
+    pub fn master_handle(&self) -> Arc<Mutex<String>> {
+        match &self.leader {
+            Some(l) => l.handle(),
+            None => self.master_handle.clone(),
+        }
+    }
+
+    fn remember(&mut self, url: &str) {
+        self.master = Some(url.to_string());
+        if let Ok(mut h) = self.master_handle.lock() {
+            *h = url.to_string();
+        }
     }
 
     pub fn set_agent(&mut self, url: String) {
@@ -73,22 +103,45 @@ impl Connection {
     }
 
     /// The master's base URL, connecting on first use.
-    pub async fn master(&mut self, publisher: &Publisher) -> Result<String, CellError> {
-        if let Some(m) = &self.master {
-            return Ok(m.clone());
+    pub async fn master(
+        &mut self,
+        publisher: &Publisher,
+        timeout: Duration,
+    ) -> Result<String, CellError> {
+        if let Some(leader) = &self.leader {
+            let url = leader.current();
+            self.master = Some(url.clone());
+            return Ok(url);
         }
-        if !self.want_embedded {
+        if self.zk.is_none() && self.master.is_none() && !self.want_embedded {
             if let Ok(env) = std::env::var("MESOS_MASTER") {
-                if !env.trim().is_empty() {
+                let env = env.trim().to_string();
+                if env.starts_with("zk://") {
+                    self.zk = Some(ZkUrl::parse(&env).map_err(|e| mesos_error(&e))?);
+                } else if !env.is_empty() {
                     let url = base_url(&env)?;
                     publisher.stream(
                         "stdout",
                         &format!("Using the master at {url} (from MESOS_MASTER)\n"),
                     );
-                    self.master = Some(url.clone());
+                    self.remember(&url);
                     return Ok(url);
                 }
             }
+        }
+        if let Some(zk) = self.zk.clone() {
+            let watch = LeaderWatch::start(zk.clone(), timeout)
+                .await
+                .map_err(|e| mesos_error(&e))?;
+            let url = watch.current();
+            publisher.stream("stdout", &format!("The leading master in {zk} is {url}\n"));
+            self.leader = Some(watch);
+            self.master = Some(url.clone());
+            return Ok(url);
+        }
+        if let Some(m) = self.master.clone() {
+            self.remember(&m);
+            return Ok(m);
         }
         let embedded = Embedded::start().await.map_err(|e| {
             CellError::new(
@@ -99,7 +152,7 @@ impl Connection {
         let url = embedded.master_url();
         publisher.stream("stdout", &format!("{}\n", embedded.announcement()));
         self.embedded = Some(embedded);
-        self.master = Some(url.clone());
+        self.remember(&url);
         Ok(url)
     }
 
@@ -120,7 +173,7 @@ impl Connection {
         } else if let Some(a) = &self.agent {
             return Ok(a.clone());
         }
-        let master = self.master(publisher).await?;
+        let master = self.master(publisher, timeout).await?;
         let state = client
             .get_json(&format!("{master}/master/state"), timeout, cancel)
             .await

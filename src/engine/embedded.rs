@@ -1,22 +1,48 @@
 //! The embedded Mesos-compatible cluster, started in-process when no master is configured.
 //! The kernel reaches it only over HTTP, exactly as it reaches a real master.
 
+use crate::cluster::{self, Cluster, ClusterConfig};
+use std::time::Duration;
+
+/// The embedded cluster's shape: two agents (so a tour has an offer left after the first
+/// launch), a short heartbeat (so a lost stream is noticed within seconds), a fixed seed
+/// (so ids repeat run to run).
+pub fn default_config() -> ClusterConfig {
+    ClusterConfig {
+        agents: 2,
+        heartbeat_interval: Duration::from_secs(2),
+        seed: Some(2016),
+        kill_grace: Duration::from_secs(2),
+        ..ClusterConfig::default()
+    }
+}
+
 pub struct Embedded {
-    master: String,
+    cluster: Cluster,
+    agents: usize,
 }
 
 impl Embedded {
     pub async fn start() -> Result<Embedded, String> {
-        Err("the embedded cluster is not part of this build yet; use %master URL".into())
+        let config = default_config();
+        let agents = config.agents;
+        let cluster = cluster::start(config).await.map_err(|e| e.to_string())?;
+        Ok(Embedded { cluster, agents })
     }
 
     pub fn master_url(&self) -> String {
-        self.master.clone()
+        self.cluster.master_url()
     }
 
     pub fn announcement(&self) -> String {
-        format!("Started an embedded Mesos cluster: master {}", self.master)
+        format!(
+            "Started the embedded Mesos cluster: master {} with {} agents (use %master URL or MESOS_MASTER for a real cluster)",
+            self.cluster.master_url(),
+            self.agents
+        )
     }
 
-    pub async fn shutdown(self) {}
+    pub async fn shutdown(self) {
+        self.cluster.shutdown().await;
+    }
 }

@@ -41,7 +41,7 @@ impl Kind {
     }
 }
 
-pub const MAGICS: &[&str] = &["help", "vars", "timeout", "master", "agent", "ack"];
+pub const MAGICS: &[&str] = &["help", "vars", "timeout", "master", "agent", "ack", "auth"];
 
 pub fn interrupted() -> CellError {
     CellError::new(Kind::Interrupted.name(), "interrupted by the user")

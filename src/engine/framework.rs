@@ -167,13 +167,13 @@ impl Engine {
     /// statement (reconnections, errors from the master).
     pub(crate) fn sync_session(&mut self, publisher: Option<&Publisher>) {
         let Some(session) = &self.session else { return };
-        let notices = session.take_notices();
-        let s = session.state();
+        // Notices are taken only where they can be shown, so none is lost to a refresh.
         if let Some(p) = publisher {
-            for n in notices {
+            for n in session.take_notices() {
                 p.stream("stderr", &format!("{n}\n"));
             }
         }
+        let s = session.state();
         self.set_session_vars(&s);
     }
 
@@ -219,7 +219,8 @@ impl Engine {
             info.entry("name").or_insert_with(|| json!("mesos-kernel"));
         }
         let master = self.master_base(ctx).await?;
-        let session = Session::subscribe(&self.client, &master, body, self.timeout, &ctx.cancel)
+        let handle = self.conn.master_handle();
+        let session = Session::subscribe(&self.client, handle, body, self.timeout, &ctx.cancel)
             .await
             .map_err(|e| mesos_error(&e))?;
         if self.manual_ack {
@@ -390,6 +391,20 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
         let name = call.name.to_ascii_uppercase();
+        // Text fields take bare words as text: `cmd=true` is the command `true`.
+        const TEXT: &[&str] = &[
+            "name", "cmd", "docker", "network", "task_id", "task", "file", "type", "wait",
+        ];
+        let args: Vec<(String, Value)> = args
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::Bool(_) | Value::Number(_) if TEXT.contains(&k.as_str()) => {
+                    let text = v.to_string();
+                    (k, Value::String(text))
+                }
+                other => (k, other),
+            })
+            .collect();
         match name.as_str() {
             "OFFERS" => self.offers(&args, ctx).await,
             "LAUNCH" => self.launch(&args, ctx).await,
@@ -617,6 +632,7 @@ impl Engine {
         if disk > 0.0 {
             resources.push(scalar_resource("disk", disk));
         }
+        let mut chosen_ports: Vec<u64> = Vec::new();
         if !ports_wanted.is_empty() {
             let available = offer_ports(&offer);
             let chosen: Vec<u64> = if ports_wanted.iter().all(|p| *p == 0) {
@@ -624,6 +640,7 @@ impl Engine {
             } else {
                 ports_wanted.clone()
             };
+            chosen_ports = chosen.clone();
             let ranges: Vec<Value> = chosen
                 .iter()
                 .map(|p| json!({"begin": p, "end": p}))
@@ -665,14 +682,23 @@ impl Engine {
             };
             command.insert("uris".into(), Value::Array(list));
         }
+        // As Marathon does, the chosen ports reach the command as PORT and PORT0, PORT1 ...
+        let mut variables: Vec<Value> = Vec::new();
+        for (i, p) in chosen_ports.iter().enumerate() {
+            if i == 0 {
+                variables.push(json!({"name": "PORT", "value": p.to_string()}));
+            }
+            variables.push(json!({"name": format!("PORT{i}"), "value": p.to_string()}));
+        }
         if let Some(env) = Self::arg(args, "env") {
             let vars = env
                 .as_object()
                 .ok_or_else(|| invalid("env= must be an object such as {\"A\": \"1\"}"))?;
-            let variables: Vec<Value> = vars
-                .iter()
-                .map(|(k, v)| json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())}))
-                .collect();
+            variables.extend(vars.iter().map(|(k, v)| {
+                json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())})
+            }));
+        }
+        if !variables.is_empty() {
             command.insert("environment".into(), json!({ "variables": variables }));
         }
         let mut task = json!({

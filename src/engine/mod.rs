@@ -234,7 +234,7 @@ impl Engine {
     ) -> Result<(), CellError> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            self.sync_session(None);
+            self.sync_session(Some(&ctx.publisher));
             let values = self.jq(expr, Value::Null, at, ctx).await?;
             if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());
@@ -282,9 +282,95 @@ impl Engine {
                     ctx.publisher.stream("stdout", &format!("master: {now}\n"));
                     return Ok(None);
                 }
-                self.conn.set_master(spec)?;
+                let mut words = spec.split_whitespace();
+                let target = words.next().unwrap_or("");
+                let mut options = self.client.options().clone();
+                options.ca = None;
+                options.insecure = false;
+                for word in words {
+                    match word.split_once('=') {
+                        Some(("ca", path)) => options.ca = Some(path.into()),
+                        Some(("insecure", v)) => options.insecure = v == "true",
+                        _ => {
+                            return Err(CellError::new(
+                                Kind::InvalidCall.name(),
+                                format!(
+                                    "%master: '{word}' is not an option (ca=PATH, insecure=true)"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                if options.insecure {
+                    ctx.publisher.stream(
+                        "stderr",
+                        "WARNING: insecure=true: TLS certificates will NOT be checked for this master\n",
+                    );
+                }
+                self.client =
+                    Client::with_options(options).map_err(|e| connect::mesos_error(&e))?;
+                self.conn.set_master(target)?;
                 let url = self.master_base(ctx).await?;
                 ctx.publisher.stream("stdout", &format!("master: {url}\n"));
+                Ok(None)
+            }
+            "auth" => {
+                let mut principal = None;
+                let mut secret = None;
+                for word in args.split_whitespace() {
+                    match word.split_once('=') {
+                        Some(("principal", p)) => principal = Some(p.to_string()),
+                        Some(("secret-env", var)) => {
+                            secret = Some(std::env::var(var).map_err(|_| {
+                                CellError::new(Kind::InvalidCall.name(), format!("%auth: the environment variable {var} is not set"))
+                            })?)
+                        }
+                        Some(("secret-file", path)) => {
+                            let text = std::fs::read_to_string(path).map_err(|e| {
+                                CellError::new(Kind::InvalidCall.name(), format!("%auth: cannot read {path}: {e}"))
+                            })?;
+                            secret = Some(text.trim_end_matches(['\r', '\n']).to_string());
+                        }
+                        None if word == "prompt" => {
+                            let answer = ctx
+                                .stdin
+                                .input("Mesos secret: ", true)
+                                .await
+                                .map_err(|e| CellError::new(Kind::InvalidCall.name(), format!("%auth prompt: {e}")))?;
+                            secret = Some(answer);
+                        }
+                        None if word == "off" => {
+                            let mut options = self.client.options().clone();
+                            options.credentials = None;
+                            self.client = Client::with_options(options).map_err(|e| connect::mesos_error(&e))?;
+                            ctx.publisher.stream("stdout", "authentication off\n");
+                            return Ok(None);
+                        }
+                        _ => {
+                            return Err(CellError::new(
+                                Kind::InvalidCall.name(),
+                                format!("%auth: '{word}' is not understood (principal=NAME with secret-env=VAR, secret-file=PATH or prompt)"),
+                            ))
+                        }
+                    }
+                }
+                let (Some(principal), Some(secret)) = (principal, secret) else {
+                    return Err(CellError::new(
+                        Kind::InvalidCall.name(),
+                        "%auth needs principal=NAME and one of secret-env=VAR, secret-file=PATH, prompt",
+                    ));
+                };
+                let mut options = self.client.options().clone();
+                options.credentials = Some(crate::mesos::client::Credentials::new(
+                    principal.clone(),
+                    secret,
+                ));
+                self.client =
+                    Client::with_options(options).map_err(|e| connect::mesos_error(&e))?;
+                ctx.publisher.stream(
+                    "stdout",
+                    &format!("authenticating as {principal} (HTTP basic)\n"),
+                );
                 Ok(None)
             }
             "ack" => {
@@ -344,23 +430,18 @@ impl Engine {
                 Ok(None)
             }
             "vars" => {
-                let mut text = String::new();
-                let mut rows = String::new();
+                use crate::display::table::{tables_bundle, Cell, Table};
+                let mut table = Table::new("variables", &["variable", "value"]);
                 for (name, value) in self.vars.iter() {
-                    let summary = session::summarize(value);
-                    text.push_str(&format!("${name:<16} {summary}\n"));
-                    rows.push_str(&format!(
-                        "<tr><td><code>${}</code></td><td>{}</td></tr>",
-                        html_escape(name),
-                        html_escape(&summary)
-                    ));
+                    table.push(vec![
+                        Cell::new(format!("${name}")),
+                        Cell::new(session::summarize(value)),
+                    ]);
                 }
-                if text.is_empty() {
-                    text.push_str("no variables yet: bind one with  name = STATEMENT\n");
+                if table.total == 0 {
+                    table.caption = "variables (none yet: bind one with  name = STATEMENT)".into();
                 }
-                let html = format!("<table><thead><tr><th>variable</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>");
-                ctx.publisher
-                    .display(&Bundle::text(text).with("text/html", html), None);
+                ctx.publisher.display(&tables_bundle(&[table]), None);
                 Ok(None)
             }
             "timeout" => {
@@ -420,21 +501,6 @@ fn view_suffix(code: &str) -> (&str, Format) {
 /// jq's truth: everything but false and null.
 fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
-}
-
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn parse_error(e: &ParseError, code: &str) -> CellError {

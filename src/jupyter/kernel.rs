@@ -151,6 +151,7 @@ pub async fn run<I: Interpreter>(info: ConnectionInfo, interpreter: I) -> Result
         kernel_info,
         history: History::default(),
         execution_count: 0,
+        failed_at: chrono::Utc::now(),
     };
     tokio::spawn(executor.run(queue_rx, done_tx));
 
@@ -410,6 +411,8 @@ struct Executor<I: Interpreter> {
     kernel_info: Value,
     history: History,
     execution_count: u64,
+    /// When the last execute failed (see `abort_queued`).
+    failed_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl<I: Interpreter> Executor<I> {
@@ -420,9 +423,9 @@ impl<I: Interpreter> Executor<I> {
                 _ = self.shared.shutdown.cancelled() => break,
                 msg = queue.recv() => match msg {
                     Some(msg) => {
-                        let failed = self.handle(msg).await;
-                        if failed {
-                            self.abort_queued(&mut queue);
+                        let mut failed = self.handle(msg).await;
+                        while failed {
+                            failed = self.abort_queued(&mut queue).await;
                         }
                     }
                     None => break,
@@ -596,6 +599,9 @@ impl<I: Interpreter> Executor<I> {
                 evalue,
                 traceback,
             }) => {
+                // Before the front end can know of the failure: requests it sends after
+                // seeing the error are newer than this.
+                self.failed_at = chrono::Utc::now();
                 publisher.send(
                     "error",
                     json!({ "ename": ename, "evalue": evalue, "traceback": traceback }),
@@ -639,34 +645,47 @@ impl<I: Interpreter> Executor<I> {
         Value::Object(out)
     }
 
-    /// After a failed execute with `stop_on_error`, the executes already queued behind it
-    /// are answered `aborted` instead of run, as a notebook's "run all" expects.
-    fn abort_queued(&mut self, queue: &mut UnboundedReceiver<Message>) {
-        let mut keep = Vec::new();
-        while let Ok(msg) = queue.try_recv() {
-            if msg.header.msg_type == "execute_request" {
+    /// After a failed execute with `stop_on_error`, the executes queued behind it (and
+    /// those arriving within a short window: a front end's "run all" sends them in a burst
+    /// that may still be on the wire) are answered `aborted` instead of run, as ipykernel
+    /// does. Other requests are answered normally.
+    async fn abort_queued(&mut self, queue: &mut UnboundedReceiver<Message>) -> bool {
+        let failed_at = self.failed_at;
+        let until = tokio::time::Instant::now() + ABORT_WINDOW;
+        loop {
+            let (msg, queued) = match queue.try_recv() {
+                Ok(m) => (m, true),
+                Err(_) => match tokio::time::timeout_at(until, queue.recv()).await {
+                    Ok(Some(m)) => (m, false),
+                    _ => break,
+                },
+            };
+            // A late arrival is aborted only if it was sent before the failure; one sent
+            // after the front end saw the error (the next cell of nbclient) runs.
+            let sent_before = || {
+                chrono::DateTime::parse_from_rfc3339(&msg.header.date)
+                    .map(|d| d.with_timezone(&chrono::Utc) <= failed_at)
+                    .unwrap_or(false)
+            };
+            if msg.header.msg_type == "execute_request" && (queued || sent_before()) {
                 let publisher = Publisher::new(self.iopub.clone(), msg.clone());
                 publisher.status("busy");
-                self.reply(
-                    &msg,
-                    "execute_reply",
-                    json!({ "status": "aborted", "execution_count": self.execution_count,
-                            "user_expressions": {}, "payload": [] }),
-                );
+                self.reply(&msg, "execute_reply", json!({ "status": "aborted" }));
                 publisher.status("idle");
             } else {
-                keep.push(msg);
+                if self.handle(msg).await {
+                    // A new failure starts a new window; the caller loops (no recursion,
+                    // so a long run of failing cells cannot grow the stack).
+                    return true;
+                }
             }
         }
-        // Other requests still deserve their answers; this is rare enough to handle inline.
-        for msg in keep {
-            let _ = self.shell_out.send(msg.child(
-                &msg.header.msg_type.replace("_request", "_reply"),
-                json!({ "status": "aborted" }),
-            ));
-        }
+        false
     }
 }
+
+/// How long after a failure newly arriving executes are still aborted.
+const ABORT_WINDOW: Duration = Duration::from_millis(100);
 
 fn cursor_pos(content: &Value, code: &str) -> usize {
     content

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
 
 /// Larger bodies are refused: a 100k-task state is far below this.
 pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
@@ -40,19 +41,159 @@ impl Reply {
     }
 }
 
+/// How to reach masters: extra CA, certificate checks, HTTP basic credentials.
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// A PEM file of a private CA, trusted besides the system roots.
+    pub ca: Option<std::path::PathBuf>,
+    /// Accept any certificate (warned about on every use).
+    pub insecure: bool,
+    pub credentials: Option<Credentials>,
+}
+
+/// A principal and its secret. The secret is never printed: `Debug` hides it.
+#[derive(Clone)]
+pub struct Credentials {
+    pub principal: String,
+    secret: String,
+}
+
+impl Credentials {
+    pub fn new(principal: String, secret: String) -> Self {
+        Credentials { principal, secret }
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ***)", self.principal)
+    }
+}
+
+/// At most this many redirects (a standby master points at the leader once).
+const MAX_REDIRECTS: usize = 5;
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    options: ClientOptions,
 }
 
 impl Client {
     pub fn new() -> Result<Self, MesosError> {
-        let http = reqwest::Client::builder()
+        Self::with_options(ClientOptions::default())
+    }
+
+    pub fn with_options(options: ClientOptions) -> Result<Self, MesosError> {
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("mesos-kernel/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
+            // Redirects are followed here, not by reqwest, so credentials survive the move
+            // to the leading master (reqwest drops them across hosts).
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(ca) = &options.ca {
+            let pem = std::fs::read(ca).map_err(|e| {
+                MesosError::InvalidRequest(format!("cannot read the CA file {}: {e}", ca.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                MesosError::InvalidRequest(format!(
+                    "{} is not a PEM certificate: {e}",
+                    ca.display()
+                ))
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if options.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let http = builder
             .build()
             .map_err(|e| MesosError::InvalidRequest(format!("cannot set up HTTP: {e}")))?;
-        Ok(Client { http })
+        Ok(Client { http, options })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    fn prepare(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+        headers: &[(String, String)],
+        body: Option<&Vec<u8>>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, url);
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        if let Some(c) = &self.options.credentials {
+            req = req.basic_auth(&c.principal, Some(c.secret()));
+        }
+        if let Some(body) = body {
+            req = req.body(body.clone());
+        }
+        req
+    }
+
+    /// Sends, following redirects (scheme-relative `Location`s included) and retrying
+    /// `503` with a growing pause; the caller bounds the whole with its timeout.
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::Response, MesosError> {
+        let mut m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| MesosError::InvalidRequest(format!("'{method}' is not an HTTP method")))?;
+        let mut current = reqwest::Url::parse(url)
+            .map_err(|e| MesosError::InvalidRequest(format!("'{url}' is not a URL: {e}")))?;
+        let mut body = body;
+        let mut redirects = 0;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            if current.scheme() == "https" && self.options.insecure {
+                warn!("TLS certificates are NOT checked for {current} (insecure=true)");
+            }
+            let resp = self
+                .prepare(m.clone(), current.clone(), headers, body.as_ref())
+                .send()
+                .await
+                .map_err(|e| connection_error(current.as_str(), &e))?;
+            let status = resp.status();
+            if status.is_redirection() && redirects < MAX_REDIRECTS {
+                if let Some(next) = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| current.join(l).ok())
+                {
+                    debug!("{current} redirects to {next}");
+                    if status == reqwest::StatusCode::SEE_OTHER {
+                        m = reqwest::Method::GET;
+                        body = None;
+                    }
+                    current = next;
+                    redirects += 1;
+                    continue;
+                }
+            }
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                // A master electing or recovering: try again shortly.
+                debug!("{current} answered 503; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+                continue;
+            }
+            return Ok(resp);
+        }
     }
 
     /// Sends one request and reads the whole answer, whatever its status.
@@ -65,19 +206,8 @@ impl Client {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Reply, MesosError> {
-        let m = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| MesosError::InvalidRequest(format!("'{method}' is not an HTTP method")))?;
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| MesosError::InvalidRequest(format!("'{url}' is not a URL: {e}")))?;
-        let mut req = self.http.request(m, parsed);
-        for (name, value) in headers {
-            req = req.header(name.as_str(), value.as_str());
-        }
-        if let Some(body) = body {
-            req = req.body(body);
-        }
         let work = async {
-            let resp = req.send().await.map_err(|e| connection_error(url, &e))?;
+            let resp = self.send(method, url, headers, body).await?;
             let status = resp.status().as_u16();
             let headers: Vec<(String, String)> = resp
                 .headers()
@@ -131,14 +261,7 @@ impl Client {
         url: &str,
         body: Vec<u8>,
     ) -> Result<reqwest::Response, MesosError> {
-        self.http
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| connection_error(url, &e))
+        self.send("POST", url, &json_headers(), Some(body)).await
     }
 
     /// A v1 operator call (`POST base/api/v1`), answered with its JSON or a MesosHttpError.

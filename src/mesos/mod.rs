@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod error;
+pub mod leader;
 pub mod recordio;
 pub mod scheduler;
 

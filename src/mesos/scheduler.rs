@@ -76,7 +76,8 @@ pub struct Session {
     shared: Arc<Mutex<State>>,
     changes: watch::Receiver<u64>,
     client: Client,
-    master: String,
+    /// The master's URL; a leader watch moves it when the leading master changes.
+    master: Arc<Mutex<String>>,
     stop: CancellationToken,
 }
 
@@ -84,20 +85,21 @@ struct Stream {
     shared: Arc<Mutex<State>>,
     changes: watch::Sender<u64>,
     client: Client,
-    master: String,
+    master: Arc<Mutex<String>>,
     subscribe: Value,
     stop: CancellationToken,
 }
 
-fn scheduler_url(master: &str) -> String {
-    format!("{}/api/v1/scheduler", master.trim_end_matches('/'))
+fn scheduler_url(master: &Mutex<String>) -> String {
+    let base = master.lock().map(|m| m.clone()).unwrap_or_default();
+    format!("{}/api/v1/scheduler", base.trim_end_matches('/'))
 }
 
 impl Session {
     /// Sends SUBSCRIBE and returns once SUBSCRIBED arrives (or the master refuses).
     pub async fn subscribe(
         client: &Client,
-        master: &str,
+        master: Arc<Mutex<String>>,
         subscribe: Value,
         timeout: Duration,
         cancel: &CancellationToken,
@@ -112,7 +114,7 @@ impl Session {
             shared: shared.clone(),
             changes: tx,
             client: client.clone(),
-            master: master.to_string(),
+            master: master.clone(),
             subscribe,
             stop: stop.clone(),
         };
@@ -127,7 +129,7 @@ impl Session {
                 shared,
                 changes: rx,
                 client: client.clone(),
-                master: master.to_string(),
+                master,
                 stop,
             }),
             Ok(Ok(Err(e))) => {
@@ -135,14 +137,14 @@ impl Session {
                 Err(e)
             }
             Ok(Err(_)) => Err(MesosError::BadResponse {
-                url: scheduler_url(master),
+                url: scheduler_url(&master),
                 detail: "the stream ended before SUBSCRIBED".into(),
             }),
             Err(_) => {
                 stop.cancel();
                 Err(MesosError::Timeout {
                     method: "POST".into(),
-                    url: scheduler_url(master),
+                    url: scheduler_url(&master),
                     after: timeout,
                 })
             }
@@ -196,10 +198,19 @@ impl Session {
         }
         let url = scheduler_url(&self.master);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let teardown = body.get("type").and_then(Value::as_str) == Some("TEARDOWN");
+        if teardown {
+            // The master closes the stream at once: that end is expected, not a loss.
+            self.with_state(|s| s.ended = Some("the framework was torn down".into()));
+        }
         let reply = self
             .client
             .request("POST", &url, &headers, Some(bytes), timeout, cancel)
-            .await?;
+            .await;
+        if teardown && !reply.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+            self.with_state(|s| s.ended = None);
+        }
+        let reply = reply?;
         if (200..300).contains(&reply.status) {
             if body.get("type").and_then(Value::as_str) == Some("TEARDOWN") {
                 self.end("the framework was torn down");
@@ -329,10 +340,16 @@ impl Stream {
             }
             // Re-subscribe as the same framework, after a growing pause.
             let fid = self.shared.lock().ok().and_then(|s| s.framework_id.clone());
-            if let (Some(fid), Some(Value::Object(info))) =
-                (fid, self.subscribe.pointer_mut("/subscribe/framework_info"))
-            {
-                info.insert("id".into(), json!({ "value": fid }));
+            // Mesos compares the call's framework_id with framework_info.id: set both.
+            if let Some(fid) = fid {
+                if let Some(Value::Object(info)) =
+                    self.subscribe.pointer_mut("/subscribe/framework_info")
+                {
+                    info.insert("id".into(), json!({ "value": fid }));
+                }
+                if let Value::Object(call) = &mut self.subscribe {
+                    call.insert("framework_id".into(), json!({ "value": fid }));
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}

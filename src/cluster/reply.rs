@@ -1,0 +1,170 @@
+//! HTTP answers shared by the cluster's handlers: Mesos's plain-text errors, JSON bodies,
+//! RecordIO event streams with heartbeats, and the request checks both v1 APIs make first.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::Value;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A plain-text answer, as Mesos gives its errors.
+pub fn text(status: u16, message: impl Into<String>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.into(),
+    )
+        .into_response()
+}
+
+pub fn json(value: &Value) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+pub fn accepted() -> Response {
+    StatusCode::ACCEPTED.into_response()
+}
+
+// The error is a ready answer, built once per refused request; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
+/// Method, Content-Type and JSON parsing, in Mesos's order; the parsed body on success.
+pub fn parse_post(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
+    if method != Method::POST {
+        let mut r = text(
+            405,
+            format!(
+                "405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{method}'."
+            ),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Err(r);
+    }
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Err(text(400, "Expecting 'Content-Type' to be present"));
+    };
+    match ct.to_str().unwrap_or("") {
+        "application/json" => {}
+        // Protobuf is a valid Mesos content type, but this cluster only speaks JSON.
+        "application/x-protobuf" => {
+            return Err(text(
+                415,
+                "Expecting 'Content-Type' of application/json (the mesos-kernel embedded cluster does not decode application/x-protobuf)",
+            ))
+        }
+        _ => {
+            return Err(text(
+                415,
+                "Expecting 'Content-Type' of application/json or application/x-protobuf",
+            ))
+        }
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| text(400, format!("Failed to parse body into JSON: {e}")))
+}
+
+/// What the `Accept` header allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    Json,
+    /// Only protobuf, which Mesos would stream but this cluster cannot.
+    ProtobufOnly,
+    Neither,
+}
+
+pub fn accept(headers: &HeaderMap) -> Accept {
+    if accepts_json(headers) {
+        return Accept::Json;
+    }
+    let protobuf = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/x-protobuf"));
+    if protobuf {
+        Accept::ProtobufOnly
+    } else {
+        Accept::Neither
+    }
+}
+
+/// The `Accept` check: missing, `*/*`, `application/*` or JSON are fine.
+fn accepts_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return true;
+    };
+    let accept = accept.to_str().unwrap_or("");
+    accept.split(',').any(|part| {
+        let media = part.split(';').next().unwrap_or("").trim();
+        matches!(media, "*/*" | "application/*" | "application/json")
+    })
+}
+
+pub fn not_acceptable(accept: Accept) -> Response {
+    match accept {
+        Accept::ProtobufOnly => text(
+            406,
+            "Expecting 'Accept' to allow 'application/json' (the mesos-kernel embedded cluster does not produce application/x-protobuf)",
+        ),
+        _ => text(
+            406,
+            "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'",
+        ),
+    }
+}
+
+/// A chunked RecordIO response fed by `rx`, with a HEARTBEAT record every `heartbeat` (the
+/// first one, right after SUBSCRIBED, is queued by the state machine). `guard` lives as long as the client listens:
+/// dropping it tells the cluster the stream closed.
+pub fn event_stream<G: Send + 'static>(
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    heartbeat: Duration,
+    heartbeat_record: Bytes,
+    guard: G,
+    extra_headers: Vec<(&'static str, String)>,
+) -> Response {
+    struct StreamState<G> {
+        rx: mpsc::UnboundedReceiver<Bytes>,
+        ticks: tokio::time::Interval,
+        heartbeat: Bytes,
+        _guard: G,
+    }
+    let period = heartbeat.max(Duration::from_millis(10));
+    let ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let state = StreamState {
+        rx,
+        ticks,
+        heartbeat: heartbeat_record,
+        _guard: guard,
+    };
+    let stream = futures::stream::unfold(state, |mut st| async move {
+        // Queued events first: SUBSCRIBED must precede the first HEARTBEAT.
+        tokio::select! {
+            biased;
+            item = st.rx.recv() => item.map(|b| (Ok::<Bytes, Infallible>(b), st)),
+            _ = st.ticks.tick() => {
+                let hb = st.heartbeat.clone();
+                Some((Ok(hb), st))
+            }
+        }
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in extra_headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}
