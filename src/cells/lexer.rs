@@ -43,10 +43,11 @@ enum Frame {
     Interp(Pos),
 }
 
-/// Walks `text` keeping track of brackets and strings. `on_top` is called with the byte
-/// offset of every character seen at depth 0 outside strings and comments; returning
+/// Walks `text` keeping track of brackets and strings. `on_code` is called with the byte
+/// offset of every character outside strings and comments and the depth it is at (0 is
+/// the top level; each bracket, string and interpolation around it adds one); returning
 /// true stops the walk there.
-fn walk(text: &str, start: Pos, mut on_top: impl FnMut(usize, char) -> bool) -> Balance {
+fn walk(text: &str, start: Pos, mut on_code: impl FnMut(usize, char, usize) -> bool) -> Balance {
     let mut stack: Vec<Frame> = Vec::new();
     let mut pos = start;
 
@@ -80,7 +81,7 @@ fn walk(text: &str, start: Pos, mut on_top: impl FnMut(usize, char) -> bool) -> 
                 }
             }
             top => {
-                if top.is_none() && on_top(i, ch) {
+                if on_code(i, ch, stack.len()) {
                     return Balance::Balanced;
                 }
                 match ch {
@@ -127,15 +128,45 @@ fn walk(text: &str, start: Pos, mut on_top: impl FnMut(usize, char) -> bool) -> 
 }
 
 pub fn balance(text: &str, start: Pos) -> Balance {
-    walk(text, start, |_, _| false)
+    walk(text, start, |_, _, _| false)
+}
+
+/// How deeply `text` nests (brackets, strings and interpolations) and how many operators
+/// it has outside strings: operator characters and the keywords that nest without
+/// brackets (`try try 1`). Parsers such as jaq's recurse once per nesting level and once
+/// per operator of a chain (`1, 2, ...`, `1 | 1 | ...`, `- - 1`), so these two numbers
+/// bound how deep they go before they are given the text.
+pub fn nesting(text: &str) -> (usize, usize) {
+    const KEYWORDS: &[&str] = &[
+        "if", "elif", "try", "reduce", "foreach", "def", "label", "and", "or",
+    ];
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let (mut depth, mut operators) = (0, 0);
+    let mut prev = ' ';
+    walk(text, Pos::start(), |i, ch, at| {
+        let opens = matches!(ch, '(' | '[' | '{' | '"');
+        depth = depth.max(at + usize::from(opens));
+        if matches!(
+            ch,
+            '|' | ',' | '+' | '-' | '*' | '/' | '%' | '=' | '<' | '>' | '?' | ';' | ':'
+        ) {
+            operators += 1;
+        } else if ch.is_ascii_lowercase() && !is_word(prev) && prev != '$' && prev != '.' {
+            let word = text[i..].split(|c: char| !is_word(c)).next().unwrap_or("");
+            operators += usize::from(KEYWORDS.contains(&word));
+        }
+        prev = ch;
+        false
+    });
+    (depth, operators)
 }
 
 /// Byte offset of the first `|` at depth 0 (not `||`, which jq does not have, nor inside
 /// strings or brackets).
 pub fn top_level_pipe(text: &str) -> Option<usize> {
     let mut found = None;
-    walk(text, Pos::start(), |i, ch| {
-        if ch == '|' && !text[i + 1..].starts_with('=') {
+    walk(text, Pos::start(), |i, ch, depth| {
+        if depth == 0 && ch == '|' && !text[i + 1..].starts_with('=') {
             found = Some(i);
             true
         } else {
@@ -156,8 +187,8 @@ pub struct Word {
 /// The text before its first top-level `#` comment.
 pub fn strip_comment(text: &str) -> &str {
     let mut cut = text.len();
-    walk(text, Pos::start(), |i, ch| {
-        if ch == '#' {
+    walk(text, Pos::start(), |i, ch, depth| {
+        if depth == 0 && ch == '#' {
             cut = i;
             true
         } else {
@@ -171,8 +202,8 @@ pub fn strip_comment(text: &str) -> &str {
 pub fn words(text: &str) -> Vec<Word> {
     let text = strip_comment(text);
     let mut breaks = Vec::new();
-    walk(text, Pos::start(), |i, ch| {
-        if ch.is_whitespace() {
+    walk(text, Pos::start(), |i, ch, depth| {
+        if depth == 0 && ch.is_whitespace() {
             breaks.push(i);
         }
         false
@@ -282,6 +313,19 @@ mod tests {
                 "x=(1 + 2)"
             ]
         );
+    }
+
+    #[test]
+    fn nesting_counts_levels_and_operators() {
+        assert_eq!(nesting("1"), (0, 0));
+        assert_eq!(nesting("[[1, 2], {a: (3)}]"), (3, 3));
+        // Strings are one level; their brackets and operators do not count.
+        assert_eq!(nesting(r#""[|,]""#), (1, 0));
+        assert_eq!(nesting(r#""a \([1] | .[0]) b""#), (3, 1));
+        assert_eq!(nesting(&"[".repeat(10_000)), (10_000, 0));
+        assert_eq!(nesting(&["1"; 5].join(" | ")), (0, 4));
+        assert_eq!(nesting("try try if . then 1 end"), (0, 3));
+        assert_eq!(nesting("$if | .try | tryx"), (0, 2));
     }
 
     #[test]

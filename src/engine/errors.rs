@@ -48,8 +48,12 @@ pub fn interrupted() -> CellError {
 }
 
 /// Adds the statement (and its line) to the traceback, so a multi-statement cell says
-/// which statement failed.
+/// which statement failed. The evalue is made one line: messages quote the statement
+/// (`ASSERT expr is not true`), and a statement may span lines.
 pub fn locate(mut e: CellError, stmt: &Statement) -> CellError {
+    if e.evalue.contains(['\n', '\r']) {
+        e.evalue = e.evalue.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
     if e.traceback.len() <= 1 {
         let first_line = stmt.source.lines().next().unwrap_or("");
         e.traceback = vec![
@@ -177,6 +181,21 @@ pub fn jq_error(e: &JqError, code: &str, at: Pos, vars: &Variables) -> CellError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn located_errors_are_one_line() {
+        // Found by tests/bad_input: `ASSERT [1,\n 2] == 3` quoted both lines in its evalue.
+        let stmt = crate::cells::parser::parse_cell("ASSERT [1,\n 2] == 3")
+            .unwrap()
+            .remove(0);
+        let e = CellError::new("AssertionFailed", "ASSERT [1,\n 2] == 3 is not true");
+        let e = locate(e, &stmt);
+        assert_eq!(e.evalue, "ASSERT [1, 2] == 3 is not true");
+        assert_eq!(
+            e.traceback[1],
+            "AssertionFailed: ASSERT [1, 2] == 3 is not true"
+        );
+    }
 
     #[test]
     fn unknown_names_suggest_close_ones() {

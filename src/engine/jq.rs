@@ -1,6 +1,7 @@
 //! jq evaluation through the jaq crates: every dynamic value in a cell is a jq expression
 //! over the session's variables. Values cross in and out as serde_json::Value.
 
+use crate::cells::lexer;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{data, unwrap_valr, Compiler, Ctx, Vars};
 use jaq_json::Val;
@@ -10,6 +11,21 @@ use std::rc::Rc;
 /// At most this many outputs are collected from one expression, so `repeat(1)` or
 /// `range(1e9)` cannot eat the kernel's memory.
 pub const MAX_OUTPUTS: usize = 100_000;
+
+/// jaq's parser, compiler and evaluator recurse once per nesting level and once per
+/// operator of a chain, several KiB a level in debug builds, and a stack overflow aborts
+/// the whole kernel. So programs nesting or chaining more than this are refused before
+/// jaq sees them, and what jaq does runs on a stack of `STACK_BYTES` (see `on_big_stack`).
+pub const MAX_NESTING: usize = 1_000;
+pub const MAX_OPERATORS: usize = 10_000;
+/// Values deeper than this are refused when they leave jq: displays, serialization and
+/// drops of `serde_json::Value` recurse too, on ordinary 2 MiB stacks. Mesos's own JSON
+/// is parsed with serde_json's limit of 128 levels, well below this.
+pub const MAX_VALUE_DEPTH: usize = 256;
+/// Reserved, not committed: only the pages jaq touches are used.
+const STACK_BYTES: usize = 256 * 1024 * 1024;
+/// Below this much stack left, jaq gets a fresh stack of `STACK_BYTES`.
+const RED_ZONE: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum JqError {
@@ -21,6 +37,30 @@ pub enum JqError {
     Runtime(String),
     #[error("the expression gave more than {MAX_OUTPUTS} values")]
     TooMany,
+    #[error("the expression nests {0} levels deep; at most {MAX_NESTING} are allowed")]
+    TooDeep(usize),
+    #[error("the expression has {0} operators; at most {MAX_OPERATORS} are allowed")]
+    TooLong(usize),
+    #[error("the expression gave a value nested more than {MAX_VALUE_DEPTH} levels deep")]
+    DeepValue,
+}
+
+/// Refuses programs that would make jaq recurse past its stack (see `MAX_NESTING`).
+fn check_size(code: &str) -> Result<(), JqError> {
+    let (depth, operators) = lexer::nesting(code);
+    if depth > MAX_NESTING {
+        return Err(JqError::TooDeep(depth));
+    }
+    if operators > MAX_OPERATORS {
+        return Err(JqError::TooLong(operators));
+    }
+    Ok(())
+}
+
+/// Runs `f` where at least `RED_ZONE` bytes of stack are left: the kernel calls jq from
+/// tokio's threads, whose stacks are 2 MiB, too little for jaq on bigger programs.
+fn on_big_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, STACK_BYTES, f)
 }
 
 impl JqError {
@@ -45,6 +85,11 @@ fn offset_in(code: &str, part: &str) -> usize {
 
 /// Checks that `code` parses as jq, without running it.
 pub fn check_syntax(code: &str) -> Result<(), JqError> {
+    check_size(code)?;
+    on_big_stack(|| load_only(code))
+}
+
+fn load_only(code: &str) -> Result<(), JqError> {
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs());
@@ -154,6 +199,11 @@ fn compile(code: &str, names: &[String]) -> Result<Rc<Filter>, JqError> {
 
 /// Evaluates `code` with `input` as `.` and `vars` as `$name` variables (names without `$`).
 pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<Value>, JqError> {
+    check_size(code)?;
+    on_big_stack(|| eval_here(code, input, vars))
+}
+
+fn eval_here(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<Value>, JqError> {
     let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
     let filter = compile(code, &names)?;
     let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
@@ -161,7 +211,7 @@ pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<V
     let mut out = Vec::new();
     for item in filter.id.run((ctx, to_val(input))).map(unwrap_valr) {
         match item {
-            Ok(v) => out.push(from_val(&v)),
+            Ok(v) => out.push(from_val(&v)?),
             Err(e) => return Err(JqError::Runtime(e.to_string())),
         }
         if out.len() > MAX_OUTPUTS {
@@ -194,8 +244,16 @@ pub fn to_val(value: &Value) -> Val {
     }
 }
 
-pub fn from_val(value: &Val) -> Value {
-    match value {
+/// The value as JSON; `DeepValue` past `MAX_VALUE_DEPTH` levels.
+pub fn from_val(value: &Val) -> Result<Value, JqError> {
+    from_val_at(value, 0)
+}
+
+fn from_val_at(value: &Val, depth: usize) -> Result<Value, JqError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(JqError::DeepValue);
+    }
+    Ok(match value {
         Val::Null => Value::Null,
         Val::Bool(b) => Value::Bool(*b),
         Val::Num(n) => {
@@ -208,7 +266,12 @@ pub fn from_val(value: &Val) -> Value {
                 })
         }
         Val::TStr(b) | Val::BStr(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
-        Val::Arr(items) => Value::Array(items.iter().map(from_val).collect()),
+        Val::Arr(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| from_val_at(v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         Val::Obj(map) => {
             let mut out = serde_json::Map::new();
             for (k, v) in map.iter() {
@@ -216,11 +279,11 @@ pub fn from_val(value: &Val) -> Value {
                     Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
                     other => other.to_string(),
                 };
-                out.insert(key, from_val(v));
+                out.insert(key, from_val_at(v, depth + 1)?);
             }
             Value::Object(out)
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -296,6 +359,58 @@ mod tests {
             let vars = vec![("x".to_string(), json!(i))];
             assert_eq!(one("$x * 10", &vars), json!(i * 10));
         }
+    }
+
+    #[test]
+    fn deep_programs_are_refused_before_jaq() {
+        // Each of these overflowed a 2 MiB stack (the kernel's tokio threads) and aborted
+        // the kernel: found by fuzzing (fuzz/ jq_eval, cell_parser) and tests/deep_nesting.rs.
+        let nested = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(
+            eval(&nested, &Value::Null, &[]).unwrap_err(),
+            JqError::TooDeep(10_000)
+        );
+        assert_eq!(check_syntax(&nested).unwrap_err(), JqError::TooDeep(10_000));
+        let chain = vec!["1"; 10_002].join(" | ");
+        assert_eq!(
+            eval(&chain, &Value::Null, &[]).unwrap_err(),
+            JqError::TooLong(10_001)
+        );
+    }
+
+    #[test]
+    fn big_programs_within_the_limits_run_on_a_small_stack() {
+        // 2 MiB, as tokio's threads: a 300-element array overflowed it in debug builds.
+        let run = || {
+            let nested = format!("{}1{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
+            assert!(check_syntax(&nested).is_ok());
+            let list = (0..3000)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let out = eval(&format!("[{list}] | length"), &Value::Null, &[]).unwrap();
+            assert_eq!(out, vec![json!(3000)]);
+            let pipes = vec!["1"; MAX_OPERATORS].join(" | ");
+            assert_eq!(eval(&pipes, &Value::Null, &[]).unwrap(), vec![json!(1)]);
+        };
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn deep_values_are_refused_when_they_leave_jq() {
+        let deep = eval("reduce range(100000) as $i (0; [.])", &Value::Null, &[]);
+        assert_eq!(deep.unwrap_err(), JqError::DeepValue);
+        let ok = eval(
+            "reduce range(200) as $i (0; [.]) | flatten",
+            &Value::Null,
+            &[],
+        );
+        assert_eq!(ok.unwrap(), vec![json!([0])]);
     }
 
     #[test]

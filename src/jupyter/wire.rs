@@ -8,6 +8,10 @@ use sha2::Sha256;
 
 pub const DELIMITER: &[u8] = b"<IDS|MSG>";
 pub const PROTOCOL_VERSION: &str = "5.4";
+/// Messages bigger than this (all frames together) are dropped before their signature is
+/// checked or their JSON parsed: parsing costs several times the text in memory. A 10 MB
+/// cell still fits with room to spare.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Signs and verifies messages with the connection file's key. An empty key means the
 /// front end asked for no signing, as the protocol allows.
@@ -116,6 +120,8 @@ pub enum WireError {
     MissingFrames(usize),
     #[error("signature does not match")]
     BadSignature,
+    #[error("message of {0} bytes is larger than the {MAX_MESSAGE_BYTES} bytes allowed")]
+    TooLarge(usize),
     #[error("{frame} frame is not valid JSON: {message}")]
     BadJson {
         frame: &'static str,
@@ -127,6 +133,10 @@ impl Message {
     /// Decodes and verifies a multipart message. Nothing is trusted before the signature
     /// has been checked against the raw frames.
     pub fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<Message, WireError> {
+        let size: usize = frames.iter().map(Bytes::len).sum();
+        if size > MAX_MESSAGE_BYTES {
+            return Err(WireError::TooLarge(size));
+        }
         let delim = frames
             .iter()
             .position(|f| f.as_ref() == DELIMITER)
@@ -311,6 +321,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn huge_messages_are_refused_before_parsing() {
+        let signer = Signer::new("secret");
+        let mut msg = sample();
+        msg.content = json!({ "code": "x".repeat(MAX_MESSAGE_BYTES) });
+        let frames = frames_of(&msg, &signer);
+        assert!(matches!(
+            Message::decode(frames, &signer),
+            Err(WireError::TooLarge(n)) if n > MAX_MESSAGE_BYTES
+        ));
+        msg.content = json!({ "code": "x".repeat(10 * 1024 * 1024) });
+        assert!(Message::decode(frames_of(&msg, &signer), &signer).is_ok());
     }
 
     #[test]

@@ -5,6 +5,9 @@
 /// Records larger than this are refused rather than buffered (big clusters' SUBSCRIBED
 /// events reach tens of MiB; this leaves room without letting a bad length eat memory).
 pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+/// A length line is at most this long (u64::MAX has 20 digits). Longer lines are refused
+/// whether or not their newline has arrived yet, so the chunking never changes the answer.
+const MAX_LENGTH_LINE: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RecordIoError {
@@ -42,13 +45,13 @@ impl Decoder {
             let pending = &self.buf[self.start..];
             match self.want {
                 None => {
-                    let Some(nl) = pending.iter().position(|b| *b == b'\n') else {
-                        if pending.len() > 20 {
-                            let shown = String::from_utf8_lossy(&pending[..20]).into_owned();
-                            return Some(Err(RecordIoError::BadLength(shown)));
-                        }
-                        return None;
-                    };
+                    let nl = pending.iter().position(|b| *b == b'\n');
+                    if nl.unwrap_or(pending.len()) > MAX_LENGTH_LINE {
+                        let shown = String::from_utf8_lossy(&pending[..MAX_LENGTH_LINE]);
+                        return Some(Err(RecordIoError::BadLength(shown.into_owned())));
+                    }
+                    // No newline yet: the length line is still arriving.
+                    let nl = nl?;
                     let header = String::from_utf8_lossy(&pending[..nl]).trim().to_string();
                     if header.is_empty() {
                         // Tolerate stray newlines between records.
@@ -140,6 +143,28 @@ mod tests {
                 matches!(d.next_record(), Some(Err(_))),
                 "{:?}",
                 String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn long_length_lines_are_refused_whatever_the_chunking() {
+        // Found by fuzzing (fuzz/ recordio): 65 zeros and a newline were a record of length
+        // 0 when they arrived at once, and an error when they arrived byte by byte.
+        let mut stream = vec![b'0'; 65];
+        stream.extend_from_slice(b"\nhello");
+        for chunk in [1, 7, stream.len()] {
+            let mut d = Decoder::new();
+            let mut first = None;
+            for piece in stream.chunks(chunk) {
+                d.push(piece);
+                if first.is_none() {
+                    first = d.next_record();
+                }
+            }
+            assert!(
+                matches!(first, Some(Err(RecordIoError::BadLength(_)))),
+                "chunk size {chunk}: {first:?}"
             );
         }
     }
