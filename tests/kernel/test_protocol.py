@@ -203,3 +203,21 @@ def test_interrupt_with_nothing_running_is_harmless(kernel):
     assert kc.get_control_msg(timeout=5)["msg_type"] == "interrupt_reply"
     reply, _ = run(kc, "1 + 2")
     assert reply["content"]["status"] == "ok"
+
+
+def test_auth_prompt_reads_the_secret_through_stdin(kernel):
+    _, kc = kernel
+    prompts = []
+
+    def answer(msg):
+        prompts.append(msg["content"])
+        kc.input("pr0mpt-secret")
+
+    outputs = []
+    reply = kc.execute_interactive("%auth principal=ops prompt", timeout=10, allow_stdin=True,
+                                   stdin_hook=answer, output_hook=outputs.append)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    assert prompts and prompts[0]["password"] is True
+    assert "pr0mpt-secret" not in str(outputs)
+    reply, outputs = run(kc, "%vars")
+    assert "pr0mpt-secret" not in str(outputs)
