@@ -13,5 +13,8 @@ echo
 echo "## python bench/notebook_bench.py --runs 5"
 python bench/notebook_bench.py --runs 5
 echo
+echo "## python bench/soak.py --executes 10000 --stream-seconds 90"
+python bench/soak.py --executes 10000 --stream-seconds 90
+echo
 echo "## python bench/big_cluster.py --agents 1000 --tasks 10 --rounds 5"
 python bench/big_cluster.py --agents 1000 --tasks 10 --rounds 5
