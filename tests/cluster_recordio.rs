@@ -4,7 +4,7 @@
 mod cluster_support;
 
 use cluster_support::*;
-use mesos_kernel::cluster::recordio::{encode, RecordIoDecoder, RecordIoError};
+use mesos_kernel::mesos::recordio::{encode, Decoder as RecordIoDecoder, RecordIoError};
 use serde_json::json;
 
 #[test]
@@ -38,7 +38,7 @@ fn absurd_lengths_are_refused() {
     d.push(b"99999999999999\n");
     assert!(matches!(
         d.next_record(),
-        Some(Err(RecordIoError::TooLong(..)))
+        Some(Err(RecordIoError::TooLarge(..)))
     ));
     // The decoder stays failed.
     assert!(matches!(d.next_record(), Some(Err(_))));

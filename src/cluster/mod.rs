@@ -11,7 +11,6 @@ mod files;
 pub mod ids;
 mod legacy;
 mod operator;
-pub mod recordio;
 mod reply;
 pub mod resources;
 mod router;
@@ -22,7 +21,6 @@ mod tls;
 
 pub use auth::{Credentials, CredentialsError};
 pub use election::{ElectionError, Role};
-pub use recordio::{RecordIoDecoder, RecordIoError};
 pub use tls::TlsError;
 
 use resources::Resources;

@@ -5,8 +5,9 @@
 
 use super::ids::Ids;
 use super::operator;
-use super::recordio;
+// RecordIO is one wire format for both sides; its codec lives with the client.
 use super::resources::Resources;
+use crate::mesos::recordio;
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -1686,7 +1687,7 @@ mod tests {
     }
 
     fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
-        let mut d = recordio::RecordIoDecoder::new();
+        let mut d = recordio::Decoder::new();
         while let Ok(b) = rx.try_recv() {
             d.push(&b);
         }

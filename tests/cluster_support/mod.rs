@@ -3,7 +3,8 @@
 //! sleeps).
 #![allow(dead_code)]
 
-use mesos_kernel::cluster::{self, Cluster, ClusterConfig, RecordIoDecoder};
+use mesos_kernel::cluster::{self, Cluster, ClusterConfig};
+use mesos_kernel::mesos::recordio::Decoder as RecordIoDecoder;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::time::Duration;
