@@ -44,6 +44,10 @@ enum Command {
     /// Run an embedded Mesos-compatible cluster (a master and agents) on loopback.
     // Boxed: its many flags would make every Command as large as it is.
     Cluster(Box<mesos_kernel::cluster::ClusterArgs>),
+    /// Evaluate jq for a kernel over stdin and stdout (the kernel starts it; see
+    /// `engine::jq_worker`).
+    #[command(hide = true)]
+    JqWorker,
 }
 
 fn run_kernel(
@@ -67,6 +71,16 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if let Command::JqWorker = cli.command {
+        // No async runtime: one thread reading the pipe is all it needs.
+        return match mesos_kernel::engine::jq_worker::serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mesos-kernel jq-worker: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -94,6 +108,7 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         }
         Command::Cluster(args) => runtime.block_on(mesos_kernel::cluster::run_standalone(*args)),
+        Command::JqWorker => Ok(()),
     };
     // Do not wait for blocking tasks (a runaway jq filter) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

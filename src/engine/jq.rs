@@ -27,7 +27,7 @@ const STACK_BYTES: usize = 256 * 1024 * 1024;
 /// Below this much stack left, jaq gets a fresh stack of `STACK_BYTES`.
 const RED_ZONE: usize = 64 * 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum JqError {
     #[error("{message}")]
     Syntax { message: String, offset: usize },
@@ -43,6 +43,15 @@ pub enum JqError {
     TooLong(usize),
     #[error("the expression gave a value nested more than {MAX_VALUE_DEPTH} levels deep")]
     DeepValue,
+    /// The jq worker process ran out of stack: a function that recursed too deep.
+    #[error("the expression recursed too deep: jq ran out of stack (the kernel and its variables are fine)")]
+    StackOverflow,
+    /// The jq worker process hit its memory limit (MiB).
+    #[error("the expression needed more than {0} MiB of memory and was stopped (the kernel and its variables are fine; MESOS_KERNEL_JQ_MEMORY_MB raises the limit)")]
+    OutOfMemory(u64),
+    /// The jq worker process ended for another reason.
+    #[error("jq stopped unexpectedly ({0}); the next expression starts it again")]
+    WorkerDied(String),
 }
 
 /// Refuses programs that would make jaq recurse past its stack (see `MAX_NESTING`).
@@ -204,12 +213,34 @@ pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<V
 }
 
 fn eval_here(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<Value>, JqError> {
-    let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
-    let filter = compile(code, &names)?;
+    let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
     let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
+    eval_vals_here(code, to_val(input), &names, values)
+}
+
+/// As `eval`, with the input and the variables already jaq values (the jq worker keeps its
+/// variables converted, so a large `$state` is converted once, not on every expression).
+pub fn eval_vals(
+    code: &str,
+    input: Val,
+    names: &[&str],
+    values: Vec<Val>,
+) -> Result<Vec<Value>, JqError> {
+    check_size(code)?;
+    on_big_stack(|| eval_vals_here(code, input, names, values))
+}
+
+fn eval_vals_here(
+    code: &str,
+    input: Val,
+    names: &[&str],
+    values: Vec<Val>,
+) -> Result<Vec<Value>, JqError> {
+    let names: Vec<String> = names.iter().map(|n| format!("${n}")).collect();
+    let filter = compile(code, &names)?;
     let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values));
     let mut out = Vec::new();
-    for item in filter.id.run((ctx, to_val(input))).map(unwrap_valr) {
+    for item in filter.id.run((ctx, input)).map(unwrap_valr) {
         match item {
             Ok(v) => out.push(from_val(&v)?),
             Err(e) => return Err(JqError::Runtime(e.to_string())),

@@ -9,6 +9,7 @@ pub mod framework;
 pub mod help;
 pub mod ids;
 pub mod jq;
+pub mod jq_worker;
 pub mod session;
 
 use crate::cells::lexer::{advance, Pos};
@@ -22,6 +23,7 @@ use errors::{jq_error, Kind};
 use serde_json::{json, Value};
 use session::Variables;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// How long WAIT waits when no `timeout=` is given.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -69,6 +71,7 @@ pub struct Engine {
     watch: Option<tokio_util::sync::CancellationToken>,
     manual_ack: bool,
     ids: ids::LiveIds,
+    jq: jq_worker::JqWorker,
 }
 
 impl Default for Engine {
@@ -89,15 +92,26 @@ impl Engine {
             watch: None,
             manual_ack: false,
             ids: ids::LiveIds::default(),
+            jq: jq_worker::JqWorker::from_env(),
         }
+    }
+
+    /// Evaluates jq with `worker` (a worker process, or this process; see `jq_worker`).
+    pub fn with_jq(mut self, worker: jq_worker::JqWorker) -> Self {
+        self.jq = worker;
+        self
+    }
+
+    pub fn jq_worker(&self) -> &jq_worker::JqWorker {
+        &self.jq
     }
 
     pub fn variables(&self) -> &Variables {
         &self.vars
     }
 
-    /// Evaluates jq off the async threads (a heavy filter must not stall the heartbeat or
-    /// interrupts), and gives up waiting when the execution is interrupted.
+    /// Evaluates jq in the jq worker (see `jq_worker`), off the kernel's threads and its
+    /// memory: a runaway filter costs an error, and an interrupt kills it.
     async fn jq(
         &self,
         code: &str,
@@ -105,14 +119,11 @@ impl Engine {
         at: Pos,
         ctx: &ExecuteContext,
     ) -> Result<Vec<Value>, CellError> {
-        let vars = self.vars.referenced(code);
-        let owned = code.to_string();
-        let task = tokio::task::spawn_blocking(move || jq::eval(&owned, &input, &vars));
-        let result = tokio::select! {
-            r = task => r.map_err(|e| CellError::new(Kind::Internal.name(), format!("jq evaluation stopped: {e}")))?,
-            _ = ctx.cancel.cancelled() => return Err(errors::interrupted()),
-        };
-        result.map_err(|e| jq_error(&e, code, at, &self.vars))
+        match self.jq.eval(code, &input, &self.vars, &ctx.cancel).await {
+            Ok(values) => Ok(values),
+            Err(jq_worker::WorkerError::Interrupted) => Err(errors::interrupted()),
+            Err(jq_worker::WorkerError::Jq(e)) => Err(jq_error(&e, code, at, &self.vars)),
+        }
     }
 
     async fn jq_one(
@@ -558,10 +569,18 @@ impl Interpreter for Engine {
         Ok(())
     }
 
-    fn user_expression(&mut self, expr: &str) -> Result<Bundle, CellError> {
-        let vars = self.vars.referenced(expr);
-        let value = jq::eval(expr, &Value::Null, &vars)
-            .map_err(|e| jq_error(&e, expr, Pos::start(), &self.vars))?;
+    async fn user_expression(
+        &mut self,
+        expr: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Bundle, CellError> {
+        let value = match self.jq.eval(expr, &Value::Null, &self.vars, cancel).await {
+            Ok(values) => values,
+            Err(jq_worker::WorkerError::Interrupted) => return Err(errors::interrupted()),
+            Err(jq_worker::WorkerError::Jq(e)) => {
+                return Err(jq_error(&e, expr, Pos::start(), &self.vars))
+            }
+        };
         let value = match value.len() {
             1 => value.into_iter().next().unwrap_or(Value::Null),
             _ => Value::Array(value),

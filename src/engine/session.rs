@@ -7,11 +7,22 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default)]
 pub struct Variables {
     values: BTreeMap<String, Value>,
+    /// Bumped on every assignment: the jq worker keeps converted copies of the variables
+    /// and is sent a value again only when its generation changed.
+    generations: BTreeMap<String, u64>,
+    assignments: u64,
 }
 
 impl Variables {
     pub fn set(&mut self, name: &str, value: Value) {
+        self.assignments += 1;
         self.values.insert(name.to_string(), value);
+        self.generations.insert(name.to_string(), self.assignments);
+    }
+
+    /// Changes each time `name` is assigned; `None` when it is not set.
+    pub fn generation(&self, name: &str) -> Option<u64> {
+        self.generations.get(name).copied()
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {

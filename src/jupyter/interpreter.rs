@@ -73,8 +73,13 @@ pub trait Interpreter: Send + 'static {
         ctx: ExecuteContext,
     ) -> impl Future<Output = Result<(), CellError>> + Send;
 
-    /// Evaluates one `user_expressions` entry to a bundle.
-    fn user_expression(&mut self, expr: &str) -> Result<Bundle, CellError>;
+    /// Evaluates one `user_expressions` entry to a bundle; `cancel` is the execution's
+    /// interrupt.
+    fn user_expression(
+        &mut self,
+        expr: &str,
+        cancel: &CancellationToken,
+    ) -> impl Future<Output = Result<Bundle, CellError>> + Send;
 
     /// `cursor` is in Unicode code points.
     fn complete(&mut self, code: &str, cursor: usize) -> Completion;

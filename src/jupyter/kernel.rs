@@ -566,9 +566,10 @@ impl<I: Interpreter> Executor<I> {
         if store_history {
             self.history.push(count, &code);
         }
+        let cancel = self.shared.new_execution();
         let ctx = ExecuteContext {
             publisher: publisher.clone().silenced(silent),
-            cancel: self.shared.new_execution(),
+            cancel: cancel.clone(),
             stdin: StdinHandle::new(
                 &self.broker,
                 self.stdin_out.clone(),
@@ -581,7 +582,7 @@ impl<I: Interpreter> Executor<I> {
         let result = self.interpreter.execute(&code, ctx).await;
         match result {
             Ok(()) => {
-                let user_expressions = self.user_expressions(content);
+                let user_expressions = self.user_expressions(content, &cancel).await;
                 self.reply(
                     msg,
                     "execute_reply",
@@ -624,12 +625,12 @@ impl<I: Interpreter> Executor<I> {
         }
     }
 
-    fn user_expressions(&mut self, content: &Value) -> Value {
+    async fn user_expressions(&mut self, content: &Value, cancel: &CancellationToken) -> Value {
         let mut out = serde_json::Map::new();
         if let Some(exprs) = content.get("user_expressions").and_then(Value::as_object) {
             for (name, expr) in exprs {
                 let expr = expr.as_str().unwrap_or("");
-                let entry = match self.interpreter.user_expression(expr) {
+                let entry = match self.interpreter.user_expression(expr, cancel).await {
                     Ok(bundle) => {
                         let (data, metadata) = bundle.to_json();
                         json!({ "status": "ok", "data": data, "metadata": metadata })

@@ -7,14 +7,16 @@ from jupyter_client.manager import KernelManager
 
 
 class Kernel:
-    def __init__(self, log_path, key=None, log_level=None):
+    def __init__(self, log_path, key=None, log_level=None, env=None):
         self.log_path = log_path
         self.km = KernelManager(kernel_name="mesos")
         if key is not None:
             self.km.session.key = key
+        extra_env = env
         env = dict(os.environ)
         if log_level:
             env["MESOS_KERNEL_LOG"] = log_level
+        env.update(extra_env or {})
         self._log = open(log_path, "wb")
         self.km.start_kernel(stderr=self._log, env=env)
         self.kc = self.km.client()

@@ -2,6 +2,7 @@
 //! misbehaving HTTP server for error paths.
 #![allow(dead_code)]
 
+use mesos_kernel::engine::jq_worker::JqWorker;
 use mesos_kernel::engine::Engine;
 use mesos_kernel::jupyter::publisher::{Outgoing, Publisher};
 use mesos_kernel::jupyter::stdin::StdinHandle;
@@ -10,6 +11,11 @@ use mesos_kernel::jupyter::{CellError, ExecuteContext, Interpreter};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// The jq worker the kernel binary provides (`mesos-kernel jq-worker`).
+pub fn jq_worker() -> JqWorker {
+    JqWorker::new(Some(env!("CARGO_BIN_EXE_mesos-kernel").into()))
+}
 
 /// What one cell published, in order: (msg_type, content).
 pub type Published = Vec<(String, Value)>;
@@ -20,11 +26,13 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// An engine whose jq runs in a worker process, as in the kernel.
     pub fn new() -> Self {
-        Harness {
-            engine: Engine::new(),
-            count: 0,
-        }
+        Self::with_engine(Engine::new().with_jq(jq_worker()))
+    }
+
+    pub fn with_engine(engine: Engine) -> Self {
+        Harness { engine, count: 0 }
     }
 
     pub async fn run(&mut self, code: &str) -> (Result<(), CellError>, Published) {

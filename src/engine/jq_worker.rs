@@ -1,0 +1,528 @@
+//! jq runs in a child process, the jq worker (`mesos-kernel jq-worker`). jq is a whole
+//! language: a function that recurses without end overflows any stack, `[repeat(1)]` or
+//! `"x" * 1e12` asks for more memory than the machine has, and `last(range(1e18))` never
+//! ends. In the kernel's own process each of those would abort the kernel or leave a thread
+//! spinning after the interrupt; in the worker they cost one error. The kernel kills the
+//! worker when a cell is interrupted and starts a new one at the next expression.
+//!
+//! The worker keeps the variables it was sent, already converted to jaq values, and is sent
+//! a variable again only after it was reassigned: a filter over a large `$state` pays for
+//! the transfer once.
+//!
+//! Frames on the pipes are a 4-byte little-endian length and a JSON document.
+
+use crate::engine::jq::{self, JqError};
+use crate::engine::session::Variables;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio_util::sync::CancellationToken;
+
+/// The worker's address-space limit when `MESOS_KERNEL_JQ_MEMORY_MB` does not set one.
+pub const DEFAULT_MEMORY_MB: u64 = 4096;
+/// The worker evaluates on a thread with this much stack (reserved, not committed).
+const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
+/// A frame longer than this is a broken peer, not a value.
+const MAX_FRAME: usize = 1 << 31;
+/// Lines of the worker's stderr kept to tell why it died.
+const STDERR_LINES: usize = 8;
+
+#[derive(Debug, Serialize)]
+struct RequestOut<'a> {
+    code: &'a str,
+    input: &'a Value,
+    vars: Vec<VarOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct VarOut<'a> {
+    name: &'a str,
+    generation: u64,
+    /// Absent when the worker already holds this generation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestIn {
+    code: String,
+    input: Value,
+    vars: Vec<VarIn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VarIn {
+    name: String,
+    generation: u64,
+    value: Option<Value>,
+}
+
+type Reply = Result<Vec<Value>, JqError>;
+
+/// Why an evaluation in the worker gave no values.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Jq(#[from] JqError),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The kernel's handle on its jq worker.
+pub struct JqWorker {
+    exe: Option<PathBuf>,
+    memory_mb: u64,
+    /// Request bytes written to workers, for tests and diagnostics.
+    sent: std::sync::atomic::AtomicU64,
+    proc: tokio::sync::Mutex<Option<Proc>>,
+}
+
+struct Proc {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Generation of each variable the worker holds.
+    holds: HashMap<String, u64>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_task: tokio::task::JoinHandle<()>,
+    /// Set while a request is on the pipes: if the evaluation's future is dropped half-way,
+    /// the pipes are out of step and the next evaluation starts a fresh worker.
+    in_flight: bool,
+}
+
+impl JqWorker {
+    /// A worker started from `exe` (the `mesos-kernel` binary); `None` evaluates in the
+    /// kernel's own process, as library users and unit tests without the binary do.
+    pub fn new(exe: Option<PathBuf>) -> Self {
+        let memory_mb = std::env::var("MESOS_KERNEL_JQ_MEMORY_MB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|mb| *mb >= 64)
+            .unwrap_or(DEFAULT_MEMORY_MB);
+        JqWorker {
+            exe,
+            memory_mb,
+            sent: std::sync::atomic::AtomicU64::new(0),
+            proc: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The worker binary for the running kernel: `MESOS_KERNEL_JQ_WORKER` when set, else
+    /// this executable when it is `mesos-kernel` (a test binary is not).
+    pub fn from_env() -> Self {
+        let exe = std::env::var_os("MESOS_KERNEL_JQ_WORKER")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::current_exe().ok().filter(|p| {
+                    p.file_stem()
+                        .is_some_and(|s| s.to_string_lossy() == "mesos-kernel")
+                })
+            });
+        Self::new(exe)
+    }
+
+    /// The worker's memory limit, in MiB (at least 64).
+    pub fn with_memory_mb(mut self, memory_mb: u64) -> Self {
+        self.memory_mb = memory_mb.max(64);
+        self
+    }
+
+    pub fn memory_mb(&self) -> u64 {
+        self.memory_mb
+    }
+
+    /// The running worker's process id, if one is running.
+    pub async fn pid(&self) -> Option<u32> {
+        self.proc.lock().await.as_ref().and_then(|p| p.child.id())
+    }
+
+    /// Bytes of requests written to worker processes so far.
+    pub fn sent_bytes(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Evaluates `code` with `input` as `.` and the variables it mentions.
+    pub async fn eval(
+        &self,
+        code: &str,
+        input: &Value,
+        vars: &Variables,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Value>, WorkerError> {
+        let Some(exe) = &self.exe else {
+            return in_process(code, input, vars, cancel).await;
+        };
+        let mut guard = self.proc.lock().await;
+        if guard.as_ref().is_some_and(|p| p.in_flight) {
+            if let Some(old) = guard.take() {
+                old.kill().await;
+            }
+        }
+        if guard.is_none() {
+            match spawn(exe, self.memory_mb) {
+                Ok(p) => *guard = Some(p),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot start the jq worker {}: {e}; evaluating in the kernel",
+                        exe.display()
+                    );
+                    drop(guard);
+                    return in_process(code, input, vars, cancel).await;
+                }
+            }
+        }
+        let Some(proc) = guard.as_mut() else {
+            return Err(JqError::WorkerDied("no worker".into()).into());
+        };
+        let request = proc.request(code, input, vars);
+        self.sent
+            .fetch_add(request.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let exchanged = tokio::select! {
+            r = proc.exchange(&request) => Some(r),
+            _ = cancel.cancelled() => None,
+        };
+        match exchanged {
+            Some(Ok(reply)) => {
+                proc.remember(code, vars);
+                Ok(reply?)
+            }
+            Some(Err(e)) => {
+                let why = match guard.take() {
+                    Some(p) => p.death(self.memory_mb).await,
+                    None => JqError::WorkerDied(e.to_string()),
+                };
+                Err(why.into())
+            }
+            None => {
+                // Killed, not waited for politely: it may be looping or swapping.
+                if let Some(p) = guard.take() {
+                    p.kill().await;
+                }
+                Err(WorkerError::Interrupted)
+            }
+        }
+    }
+}
+
+/// The old way, for when there is no worker binary: a blocking thread, abandoned when the
+/// cell is interrupted.
+async fn in_process(
+    code: &str,
+    input: &Value,
+    vars: &Variables,
+    cancel: &CancellationToken,
+) -> Result<Vec<Value>, WorkerError> {
+    let vars = vars.referenced(code);
+    let owned = code.to_string();
+    let input = input.clone();
+    let task = tokio::task::spawn_blocking(move || jq::eval(&owned, &input, &vars));
+    tokio::select! {
+        r = task => match r {
+            Ok(values) => Ok(values?),
+            Err(e) => Err(JqError::WorkerDied(format!("the evaluation panicked: {e}")).into()),
+        },
+        _ = cancel.cancelled() => Err(WorkerError::Interrupted),
+    }
+}
+
+fn spawn(exe: &std::path::Path, memory_mb: u64) -> std::io::Result<Proc> {
+    let mut child = tokio::process::Command::new(exe)
+        .arg("jq-worker")
+        .env("MESOS_KERNEL_JQ_MEMORY_MB", memory_mb.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(std::io::Error::other("the worker's pipes are missing"));
+    };
+    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    let tail = stderr_tail.clone();
+    // The worker's stderr is forwarded to the kernel's log; its last lines say why it died.
+    let stderr_task = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::warn!(target: "jq_worker", "{line}");
+            if let Ok(mut t) = tail.lock() {
+                if t.len() == STDERR_LINES {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        }
+    });
+    Ok(Proc {
+        child,
+        stdin,
+        stdout: BufReader::new(stdout),
+        holds: HashMap::new(),
+        stderr_tail,
+        stderr_task,
+        in_flight: false,
+    })
+}
+
+impl Proc {
+    fn request(&self, code: &str, input: &Value, vars: &Variables) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for name in crate::engine::session::referenced_names(code) {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            let (Some(value), Some(generation)) = (vars.get(name), vars.generation(name)) else {
+                continue;
+            };
+            let held = self.holds.get(name) == Some(&generation);
+            out.push(VarOut {
+                name,
+                generation,
+                value: (!held).then_some(value),
+            });
+        }
+        let request = RequestOut {
+            code,
+            input,
+            vars: out,
+        };
+        // Serializing borrowed JSON values cannot fail (string keys, finite numbers).
+        serde_json::to_vec(&request).unwrap_or_default()
+    }
+
+    fn remember(&mut self, code: &str, vars: &Variables) {
+        for name in crate::engine::session::referenced_names(code) {
+            if let Some(generation) = vars.generation(name) {
+                self.holds.insert(name.to_string(), generation);
+            }
+        }
+    }
+
+    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<Reply> {
+        self.in_flight = true;
+        write_frame_async(&mut self.stdin, request).await?;
+        let frame = read_frame_async(&mut self.stdout).await?;
+        self.in_flight = false;
+        parse_json::<Reply>(&frame).map_err(std::io::Error::other)
+    }
+
+    async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.stderr_task.abort();
+    }
+
+    /// Why the worker stopped answering: its exit status and last words.
+    async fn death(mut self, memory_mb: u64) -> JqError {
+        drop(self.stdin);
+        let status = match tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            self.child.wait(),
+        )
+        .await
+        {
+            Ok(Ok(status)) => Some(status),
+            _ => {
+                let _ = self.child.start_kill();
+                let _ = self.child.wait().await;
+                None
+            }
+        };
+        // The last lines arrive with the end of stderr.
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(1), &mut self.stderr_task).await;
+        let said = self
+            .stderr_tail
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default();
+        classify_death(status, &said, memory_mb)
+    }
+}
+
+fn classify_death(status: Option<std::process::ExitStatus>, said: &str, memory_mb: u64) -> JqError {
+    use std::os::unix::process::ExitStatusExt;
+    if said.contains("overflowed its stack") {
+        return JqError::StackOverflow;
+    }
+    if said.contains("memory allocation of") || said.contains("capacity overflow") {
+        return JqError::OutOfMemory(memory_mb);
+    }
+    match status.and_then(|s| s.signal()) {
+        Some(libc::SIGSEGV) | Some(libc::SIGBUS) => JqError::StackOverflow,
+        // The system's out-of-memory killer.
+        Some(libc::SIGKILL) => JqError::OutOfMemory(memory_mb),
+        Some(sig) => JqError::WorkerDied(format!("signal {sig}")),
+        None => match status {
+            Some(s) => JqError::WorkerDied(s.to_string()),
+            None => JqError::WorkerDied("it did not exit".into()),
+        },
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    // Values come from jq already limited to `jq::MAX_VALUE_DEPTH` levels, deeper than
+    // serde_json's default limit of 128.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+async fn write_frame_async(w: &mut ChildStdin, body: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
+    w.write_all(&len.to_le_bytes()).await?;
+    w.write_all(body).await?;
+    w.flush().await
+}
+
+async fn read_frame_async(r: &mut BufReader<ChildStdout>) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other("frame too long"));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await?;
+    Ok(body)
+}
+
+/// `mesos-kernel jq-worker`: answers requests on stdin until it closes.
+pub fn serve() -> Result<(), String> {
+    let memory_mb = std::env::var("MESOS_KERNEL_JQ_MEMORY_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_MEMORY_MB);
+    limit_memory(memory_mb)?;
+    // A thread of our own, so the stack overflow handler knows its guard page and says so.
+    let worker = std::thread::Builder::new()
+        .name("jq".into())
+        .stack_size(WORKER_STACK_BYTES)
+        .spawn(serve_loop)
+        .map_err(|e| format!("cannot start the jq thread: {e}"))?;
+    match worker.join() {
+        Ok(r) => r,
+        Err(_) => Err("the jq thread panicked".into()),
+    }
+}
+
+fn limit_memory(memory_mb: u64) -> Result<(), String> {
+    // Address space, not resident memory: the stack above is reserved in it too.
+    let bytes = (memory_mb * 1024 * 1024 + WORKER_STACK_BYTES as u64) as libc::rlim_t;
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit only reads the struct we pass.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot limit the jq worker's memory: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
+fn serve_loop() -> Result<(), String> {
+    use std::io::{Read, Write};
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut input = stdin.lock();
+    let mut output = stdout.lock();
+    let mut held: HashMap<String, (u64, jaq_json::Val)> = HashMap::new();
+    loop {
+        let mut len = [0u8; 4];
+        match input.read_exact(&mut len) {
+            Ok(()) => {}
+            // The kernel closed the pipe: it is done with us.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+        let len = u32::from_le_bytes(len) as usize;
+        if len > MAX_FRAME {
+            return Err("frame too long".into());
+        }
+        let mut body = vec![0u8; len];
+        input.read_exact(&mut body).map_err(|e| e.to_string())?;
+        let reply = match parse_json::<RequestIn>(&body) {
+            Ok(request) => answer(request, &mut held),
+            Err(e) => Err(JqError::WorkerDied(format!("a malformed request: {e}"))),
+        };
+        let bytes = serde_json::to_vec(&reply).map_err(|e| e.to_string())?;
+        let len = u32::try_from(bytes.len()).map_err(|e| e.to_string())?;
+        output
+            .write_all(&len.to_le_bytes())
+            .and_then(|()| output.write_all(&bytes))
+            .and_then(|()| output.flush())
+            .map_err(|e| e.to_string())?;
+    }
+}
+
+fn answer(request: RequestIn, held: &mut HashMap<String, (u64, jaq_json::Val)>) -> Reply {
+    let mut names = Vec::with_capacity(request.vars.len());
+    let mut values = Vec::with_capacity(request.vars.len());
+    for var in &request.vars {
+        if let Some(value) = &var.value {
+            held.insert(var.name.clone(), (var.generation, jq::to_val(value)));
+        }
+        match held.get(&var.name) {
+            Some((generation, value)) if *generation == var.generation => {
+                names.push(var.name.as_str());
+                values.push(value.clone());
+            }
+            _ => {
+                return Err(JqError::WorkerDied(format!(
+                    "the worker lost ${}; run the cell again",
+                    var.name
+                )))
+            }
+        }
+    }
+    // A panic inside jaq is a bug there, not a reason to lose the variables held here.
+    let code = request.code.as_str();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        jq::eval_vals(code, jq::to_val(&request.input), &names, values)
+    }))
+    .unwrap_or_else(|_| Err(JqError::Runtime("jq panicked on this expression".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deaths_are_named() {
+        use std::os::unix::process::ExitStatusExt;
+        let segv = std::process::ExitStatus::from_raw(libc::SIGSEGV);
+        assert_eq!(classify_death(Some(segv), "", 512), JqError::StackOverflow);
+        let abort = std::process::ExitStatus::from_raw(libc::SIGABRT);
+        assert_eq!(
+            classify_death(
+                Some(abort),
+                "thread 'jq' has overflowed its stack\nfatal runtime error: stack overflow",
+                512
+            ),
+            JqError::StackOverflow
+        );
+        assert_eq!(
+            classify_death(Some(abort), "memory allocation of 123 bytes failed", 512),
+            JqError::OutOfMemory(512)
+        );
+        assert!(matches!(
+            classify_death(Some(std::process::ExitStatus::from_raw(256)), "", 512),
+            JqError::WorkerDied(_)
+        ));
+    }
+}

@@ -1,0 +1,129 @@
+//! jq runs in a worker process: what would abort or exhaust the kernel costs one error, an
+//! interrupt kills a runaway filter, and the session (variables, the next cell) is intact.
+
+mod common;
+
+use common::{jq_worker, Harness};
+use mesos_kernel::engine::Engine;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+/// Whether process `pid` still runs (a reaped process has no /proc entry; a zombie is
+/// dead too).
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    matches!(state, Some(s) if s != "Z" && s != "X")
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn endless_recursion_is_an_error_and_the_session_survives() {
+    let mut h = Harness::new();
+    h.ok("x = {a: [1, 2, 3]}").await;
+    assert_eq!(h.ok("$x.a | length").await["text/plain"], "3");
+    let e = h.err("def f: 1 + f; f").await;
+    assert_eq!(e.ename, "JqError");
+    assert!(e.evalue.contains("recursed too deep"), "{}", e.evalue);
+    // A new worker is sent the variables again.
+    assert_eq!(h.ok("$x.a | add").await["text/plain"], "6");
+    assert_eq!(h.ok("1 + 2").await["text/plain"], "3");
+}
+
+#[tokio::test]
+async fn memory_bombs_hit_the_worker_limit_not_the_kernel() {
+    let mut h = Harness::with_engine(Engine::new().with_jq(jq_worker().with_memory_mb(256)));
+    for bomb in ["[range(1e9)] | length", "\"x\" * 1000000 | . + . | . + . | . + . | . + . | . + . | . + . | . + . | . + . | . + . | . + . | length", "[limit(1e9; repeat(\"abc\"))] | length"] {
+        let e = h.err(bomb).await;
+        assert_eq!(e.ename, "JqError", "{bomb}");
+        assert!(e.evalue.contains("256 MiB"), "{bomb}: {}", e.evalue);
+        assert_eq!(h.ok("[range(10)] | add").await["text/plain"], "45");
+    }
+}
+
+#[tokio::test]
+async fn deep_values_and_their_drops_stay_in_the_worker() {
+    let mut h = Harness::new();
+    // Ten million levels: converting, or even dropping, it recurses once per level.
+    let e = h
+        .err("reduce range(10000000) as $i (0; [.]) | length")
+        .await;
+    assert_eq!(e.ename, "JqError");
+    assert_eq!(h.ok("1 + 2").await["text/plain"], "3");
+}
+
+#[tokio::test]
+async fn an_interrupt_kills_a_runaway_filter() {
+    let mut h = Harness::new();
+    h.ok("n = 7").await;
+    let pid = h.engine.jq_worker().pid().await.expect("a worker runs");
+    assert!(alive(pid));
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        // Interrupt once the filter has been running for a moment.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let (result, _) = h.run_with("last(range(1e18))", cancel).await;
+    let e = result.expect_err("an endless filter was interrupted");
+    assert_eq!(e.ename, "Interrupted");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    watcher.await.unwrap();
+    // The runaway is gone, not left spinning on a core.
+    wait_until("the worker to be killed", || !alive(pid)).await;
+    assert_eq!(h.engine.jq_worker().pid().await, None);
+    assert_eq!(h.ok("$n * 6").await["text/plain"], "42");
+    let next = h.engine.jq_worker().pid().await.expect("a new worker");
+    assert_ne!(next, pid);
+}
+
+#[tokio::test]
+async fn large_variables_are_sent_once_per_assignment() {
+    let mut h = Harness::new();
+    h.ok("big = [range(20000) | {id: ., name: \"task-\\(.)\"}]")
+        .await;
+    let before = h.engine.jq_worker().sent_bytes();
+    assert_eq!(h.ok("$big | length").await["text/plain"], "20000");
+    let first = h.engine.jq_worker().sent_bytes() - before;
+    assert!(first > 400_000, "the value went over: {first} bytes");
+    for _ in 0..3 {
+        let before = h.engine.jq_worker().sent_bytes();
+        assert_eq!(h.ok("$big[-1].id").await["text/plain"], "19999");
+        let again = h.engine.jq_worker().sent_bytes() - before;
+        assert!(again < 200, "held values are not sent again: {again} bytes");
+    }
+    // A reassignment is seen.
+    h.ok("big = [1]").await;
+    assert_eq!(h.ok("$big | length").await["text/plain"], "1");
+}
+
+#[tokio::test]
+async fn user_expressions_use_the_worker() {
+    use mesos_kernel::jupyter::Interpreter;
+    let mut h = Harness::new();
+    h.ok("x = 41").await;
+    let cancel = CancellationToken::new();
+    let bundle = h.engine.user_expression("$x + 1", &cancel).await.unwrap();
+    assert_eq!(bundle.to_json().0["text/plain"], "42");
+    let e = h
+        .engine
+        .user_expression("def f: 1 + f; f", &cancel)
+        .await
+        .unwrap_err();
+    assert!(e.evalue.contains("recursed too deep"), "{}", e.evalue);
+}
