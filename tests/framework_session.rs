@@ -149,3 +149,34 @@ async fn events_are_logged_and_filtered() {
     h.ok("EVENTS last=2").await;
     assert!(h.var("_").unwrap().as_array().unwrap().len() <= 2);
 }
+
+#[tokio::test]
+async fn launch_arguments_never_pass_through_a_shell() {
+    let mut h = subscribed().await;
+    let marker = std::env::temp_dir().join(format!("mesos-kernel-shell-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let m = marker.display();
+    // Every shell construct here would create the marker if a shell saw it.
+    let hostile = format!("$(touch {m}) `touch {m}`; touch {m} | touch {m} && touch {m}");
+    h.ok(&format!(
+        "LAUNCH name=literal cmd=/bin/echo args=[\"echo\", {hostile:?}, \"*\"] wait=FINISHED"
+    ))
+    .await;
+    assert_eq!(task_state(&h, "literal"), "TASK_FINISHED");
+    let (result, published) = h.run("LOGS task=literal").await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(stdout(&published).trim_end(), format!("{hostile} *"));
+    assert!(!marker.exists(), "a shell ran the arguments");
+    // Only cmd= alone is a command line for sh -c, as the user wrote it.
+    h.ok(&format!(
+        "LAUNCH name=shelled cmd=\"touch {m}\" wait=FINISHED"
+    ))
+    .await;
+    assert!(marker.exists(), "cmd= alone runs through sh -c");
+    let _ = std::fs::remove_file(&marker);
+    // Arguments are strings, nothing else.
+    let e = h
+        .err("LAUNCH name=bad cmd=/bin/echo args=[\"echo\", 1]")
+        .await;
+    assert_eq!(e.ename, "InvalidCall", "{}", e.evalue);
+}

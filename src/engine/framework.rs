@@ -570,12 +570,32 @@ impl Engine {
         let docker = Self::arg(args, "docker")
             .and_then(Value::as_str)
             .map(str::to_string);
+        // args= is the whole argv, run without a shell: text in it reaches the program
+        // as it is, never a shell the user did not ask for.
+        let argv: Option<Vec<String>> = match Self::arg(args, "args") {
+            None => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        invalid("args= must be a list of strings (the argv, program name first)")
+                    })?,
+            ),
+            Some(_) => {
+                return Err(invalid(
+                    "args= must be a list of strings (the argv, program name first)",
+                ))
+            }
+        };
         let cmd = Self::arg(args, "cmd")
             .and_then(Value::as_str)
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| argv.as_ref().and_then(|a| a.first().cloned()));
         if cmd.is_none() && docker.is_none() {
             return Err(invalid(
-                "LAUNCH needs cmd= (a command) or docker= (an image)",
+                "LAUNCH needs cmd= (a command), args= (an argv) or docker= (an image)",
             ));
         }
         let wait = match Self::arg(args, "wait").and_then(Value::as_str) {
@@ -653,12 +673,14 @@ impl Engine {
         }
         let shell = Self::arg(args, "shell")
             .and_then(Value::as_bool)
-            .unwrap_or(cmd.is_some() && Self::arg(args, "args").is_none());
+            .unwrap_or(cmd.is_some() && argv.is_none());
+        if shell && argv.is_some() {
+            return Err(invalid(
+                "args= runs without a shell; give the command line as cmd= for shell=true",
+            ));
+        }
         command.insert("shell".into(), json!(shell));
-        if let Some(a) = Self::arg(args, "args") {
-            let list = a
-                .as_array()
-                .ok_or_else(|| invalid("args= must be a list of strings"))?;
+        if let Some(list) = &argv {
             command.insert("arguments".into(), json!(list));
         }
         if let Some(u) = Self::arg(args, "uris") {

@@ -113,7 +113,7 @@ pub(super) const CALLS: &[CallSpec] = &[
                 "args",
                 "args",
                 FieldKind::StringList,
-                "arguments when shell=false",
+                "the argv (program name first), run without a shell; cmd= defaults to its first",
             ),
             req("cpus", "cpus", FieldKind::Number, "CPU shares to use"),
             req("mem", "mem", FieldKind::Number, "memory in MB"),
