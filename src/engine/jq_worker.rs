@@ -234,6 +234,7 @@ fn spawn(exe: &std::path::Path, memory_mb: u64) -> std::io::Result<Proc> {
     let mut child = tokio::process::Command::new(exe)
         .arg("jq-worker")
         .env("MESOS_KERNEL_JQ_MEMORY_MB", memory_mb.to_string())
+        .env("MESOS_KERNEL_JQ_PARENT", std::process::id().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -404,6 +405,7 @@ pub fn serve() -> Result<(), String> {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(DEFAULT_MEMORY_MB);
     limit_memory(memory_mb)?;
+    die_with_the_kernel()?;
     // A thread of our own, so the stack overflow handler knows its guard page and says so.
     let worker = std::thread::Builder::new()
         .name("jq".into())
@@ -413,6 +415,29 @@ pub fn serve() -> Result<(), String> {
     match worker.join() {
         Ok(r) => r,
         Err(_) => Err("the jq thread panicked".into()),
+    }
+}
+
+/// A worker busy in an endless filter never reads the closed pipe: without this it would
+/// outlive a kernel that was killed (a restart from the front end) and spin on.
+fn die_with_the_kernel() -> Result<(), String> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and touches no memory.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+    if rc != 0 {
+        return Err(format!(
+            "cannot tie the jq worker to the kernel: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // The kernel may have died before the line above: then our parent is someone else.
+    let expected = std::env::var("MESOS_KERNEL_JQ_PARENT")
+        .ok()
+        .and_then(|p| p.parse::<libc::pid_t>().ok());
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    match expected {
+        Some(pid) if pid != parent => Err("the kernel that started this worker is gone".into()),
+        _ => Ok(()),
     }
 }
 

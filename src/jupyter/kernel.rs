@@ -99,6 +99,7 @@ pub async fn run<I: Interpreter>(info: ConnectionInfo, interpreter: I) -> Result
         shell_recv,
         queue_tx,
         signer.clone(),
+        Arrived::now,
     ));
 
     let broker = StdinBroker::default();
@@ -116,6 +117,7 @@ pub async fn run<I: Interpreter>(info: ConnectionInfo, interpreter: I) -> Result
         stdin_recv,
         stdin_in_tx,
         signer.clone(),
+        |msg| msg,
     ));
     tokio::spawn(stdin_reply_loop(stdin_in_rx, broker.clone()));
 
@@ -152,6 +154,7 @@ pub async fn run<I: Interpreter>(info: ConnectionInfo, interpreter: I) -> Result
         history: History::default(),
         execution_count: 0,
         failed_at: chrono::Utc::now(),
+        failed_at_instant: tokio::time::Instant::now(),
     };
     tokio::spawn(executor.run(queue_rx, done_tx));
 
@@ -269,19 +272,36 @@ async fn router_send_loop(
     }
 }
 
-/// Receives, verifies and forwards messages. Anything malformed or wrongly signed is
-/// dropped here with a log line (never the key), and the loop goes on.
-async fn router_recv_loop(
+/// A shell request and when it came off the socket, by the kernel's own clock: whether it
+/// arrived before a failure decides if `stop_on_error` aborts it (see `abort_queued`).
+struct Arrived {
+    msg: Message,
+    at: tokio::time::Instant,
+}
+
+impl Arrived {
+    fn now(msg: Message) -> Self {
+        Arrived {
+            msg,
+            at: tokio::time::Instant::now(),
+        }
+    }
+}
+
+/// Receives, verifies and forwards messages (as `wrap` makes them). Anything malformed or
+/// wrongly signed is dropped here with a log line (never the key), and the loop goes on.
+async fn router_recv_loop<T>(
     channel: &'static str,
     mut socket: RouterRecvHalf,
-    tx: UnboundedSender<Message>,
+    tx: UnboundedSender<T>,
     signer: Signer,
+    wrap: fn(Message) -> T,
 ) {
     loop {
         match socket.recv().await {
             Ok(z) => match Message::decode(z.into_vec(), &signer) {
                 Ok(msg) => {
-                    if tx.send(msg).is_err() {
+                    if tx.send(wrap(msg)).is_err() {
                         return;
                     }
                 }
@@ -413,17 +433,19 @@ struct Executor<I: Interpreter> {
     execution_count: u64,
     /// When the last execute failed (see `abort_queued`).
     failed_at: chrono::DateTime<chrono::Utc>,
+    /// The same moment by the kernel's monotonic clock, to compare with `Arrived::at`.
+    failed_at_instant: tokio::time::Instant,
 }
 
 impl<I: Interpreter> Executor<I> {
-    async fn run(mut self, mut queue: UnboundedReceiver<Message>, done: oneshot::Sender<()>) {
+    async fn run(mut self, mut queue: UnboundedReceiver<Arrived>, done: oneshot::Sender<()>) {
         loop {
             tokio::select! {
                 biased;
                 _ = self.shared.shutdown.cancelled() => break,
                 msg = queue.recv() => match msg {
-                    Some(msg) => {
-                        let mut failed = self.handle(msg).await;
+                    Some(arrived) => {
+                        let mut failed = self.handle(arrived.msg).await;
                         while failed {
                             failed = self.abort_queued(&mut queue).await;
                         }
@@ -603,6 +625,7 @@ impl<I: Interpreter> Executor<I> {
                 // Before the front end can know of the failure: requests it sends after
                 // seeing the error are newer than this.
                 self.failed_at = chrono::Utc::now();
+                self.failed_at_instant = tokio::time::Instant::now();
                 publisher.send(
                     "error",
                     json!({ "ename": ename, "evalue": evalue, "traceback": traceback }),
@@ -646,39 +669,42 @@ impl<I: Interpreter> Executor<I> {
         Value::Object(out)
     }
 
-    /// After a failed execute with `stop_on_error`, the executes queued behind it (and
-    /// those arriving within a short window: a front end's "run all" sends them in a burst
-    /// that may still be on the wire) are answered `aborted` instead of run, as ipykernel
-    /// does. Other requests are answered normally.
-    async fn abort_queued(&mut self, queue: &mut UnboundedReceiver<Message>) -> bool {
+    /// After a failed execute with `stop_on_error`, the executes that arrived before the
+    /// failure (queued behind it), and those arriving within a short window that were sent
+    /// before it (a front end's "run all" sends them in a burst that may still be on the
+    /// wire), are answered `aborted` instead of run, as ipykernel does. An execute sent
+    /// after the front end saw the error (nbclient's next cell) runs, however quickly it
+    /// comes. Other requests are answered normally.
+    async fn abort_queued(&mut self, queue: &mut UnboundedReceiver<Arrived>) -> bool {
         let failed_at = self.failed_at;
+        let failed_at_instant = self.failed_at_instant;
         let until = tokio::time::Instant::now() + ABORT_WINDOW;
         loop {
-            let (msg, queued) = match queue.try_recv() {
-                Ok(m) => (m, true),
+            let arrived = match queue.try_recv() {
+                Ok(a) => a,
                 Err(_) => match tokio::time::timeout_at(until, queue.recv()).await {
-                    Ok(Some(m)) => (m, false),
+                    Ok(Some(a)) => a,
                     _ => break,
                 },
             };
-            // A late arrival is aborted only if it was sent before the failure; one sent
-            // after the front end saw the error (the next cell of nbclient) runs.
+            let msg = arrived.msg;
+            // The arrival time needs no clock but ours; the header's date (the sender's
+            // clock) catches the rest of a burst still on the wire.
+            let arrived_before = arrived.at <= failed_at_instant;
             let sent_before = || {
                 chrono::DateTime::parse_from_rfc3339(&msg.header.date)
                     .map(|d| d.with_timezone(&chrono::Utc) <= failed_at)
                     .unwrap_or(false)
             };
-            if msg.header.msg_type == "execute_request" && (queued || sent_before()) {
+            if msg.header.msg_type == "execute_request" && (arrived_before || sent_before()) {
                 let publisher = Publisher::new(self.iopub.clone(), msg.clone());
                 publisher.status("busy");
                 self.reply(&msg, "execute_reply", json!({ "status": "aborted" }));
                 publisher.status("idle");
-            } else {
-                if self.handle(msg).await {
-                    // A new failure starts a new window; the caller loops (no recursion,
-                    // so a long run of failing cells cannot grow the stack).
-                    return true;
-                }
+            } else if self.handle(msg).await {
+                // A new failure starts a new window; the caller loops (no recursion,
+                // so a long run of failing cells cannot grow the stack).
+                return true;
             }
         }
         false

@@ -221,3 +221,60 @@ def test_auth_prompt_reads_the_secret_through_stdin(kernel):
     assert "pr0mpt-secret" not in str(outputs)
     reply, outputs = run(kc, "%vars")
     assert "pr0mpt-secret" not in str(outputs)
+
+
+def jq_workers(kernel_pid):
+    """Live `jq-worker` processes whose parent is the kernel."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if fields[1] == str(kernel_pid) and fields[0] not in "ZX" and b"jq-worker" in cmd:
+            found.append(int(entry))
+    return found
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def test_an_interrupt_stops_a_runaway_jq_filter(kernel):
+    km, kc = kernel
+    kernel_pid = km.provisioner.process.pid
+    msg_id = kc.execute("last(range(1e18))")
+    wait_for(lambda: jq_workers(kernel_pid), 10, "the jq worker")
+    [worker] = jq_workers(kernel_pid)
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=10)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "Interrupted"
+    # Killed, not left spinning on a core.
+    wait_for(lambda: not alive(worker), 5, "the runaway worker to end")
+    # Sent the moment the error is in: stop_on_error must not abort it. It did, in about
+    # one run of five, when it reached the kernel before the abort loop looked at the
+    # queue (fixed by stamping arrivals; see abort_queued).
+    reply, outputs = run(kc, "1 + 2")
+    assert reply["content"]["status"] == "ok", (reply["content"], outputs)
+    assert outputs[-1]["content"]["data"]["text/plain"] == "3"
+
+
+def test_a_killed_kernel_takes_its_busy_jq_worker_along(kernel):
+    km, kc = kernel
+    kernel_pid = km.provisioner.process.pid
+    kc.execute("last(range(1e18))")
+    wait_for(lambda: jq_workers(kernel_pid), 10, "the jq worker")
+    [worker] = jq_workers(kernel_pid)
+    # As a front end's restart does to a kernel that does not answer.
+    os.kill(kernel_pid, signal.SIGKILL)
+    wait_for(lambda: not alive(worker), 5, "the orphaned worker to end")
