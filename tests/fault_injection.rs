@@ -227,3 +227,22 @@ fn stderr(published: &[(String, Value)]) -> String {
         .map(|(_, c)| c["text"].as_str().unwrap_or("").to_string())
         .collect()
 }
+
+#[tokio::test]
+async fn mark_agent_gone_by_name_from_a_cell() {
+    let mut h = Harness::new();
+    h.ok("SUBSCRIBE name=gone user=root\nOFFERS wait=20s").await;
+    h.ok("LAUNCH name=g1 cmd=\"sleep 60\" wait=RUNNING").await;
+    h.ok("a = $tasks | map(select(.task_id.value == \"g1\")) | .[0].agent_id.value")
+        .await;
+    h.ok("MARK_AGENT_GONE agent_id=$a").await;
+    h.ok("WAIT ($tasks | map(select(.task_id.value == \"g1\" and .state == \"TASK_LOST\")) | length) == 1 timeout=10s")
+        .await;
+    h.ok("t = GET_TASKS | .get_tasks").await;
+    let t = h.var("t").unwrap();
+    assert_eq!(t["unreachable_tasks"][0]["task_id"]["value"], "g1", "{t}");
+    assert_eq!(t["unreachable_tasks"][0]["state"], "TASK_LOST", "{t}");
+    let e = h.err("MARK_AGENT_GONE agent_id=nope").await;
+    assert!(e.evalue.contains("404"), "{}", e.evalue);
+    assert!(e.evalue.contains("Agent 'nope' not found"), "{}", e.evalue);
+}
