@@ -1737,7 +1737,7 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn master() -> Master {
+    pub(super) fn master() -> Master {
         let settings = Settings {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 5050,
@@ -1765,7 +1765,7 @@ mod tests {
         m
     }
 
-    fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
+    pub(super) fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
         let mut d = recordio::Decoder::new();
         while let Ok(b) = rx.try_recv() {
             d.push(&b);

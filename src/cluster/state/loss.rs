@@ -330,3 +330,117 @@ impl Master {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{events, master};
+    use super::*;
+    use tokio::sync::mpsc;
+
+    fn launched(
+        m: &mut Master,
+        fx: &mut Vec<Effect>,
+    ) -> (String, mpsc::UnboundedReceiver<bytes::Bytes>) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let info = json!({"user": "u", "name": "n", "capabilities": [{"type": "PARTITION_AWARE"}]});
+        let (_stream, fid) = m.subscribe(info, tx, fx);
+        let fid = fid.unwrap_or_default();
+        let offer = events(&mut rx)
+            .into_iter()
+            .find(|e| e["type"] == "OFFERS")
+            .map(|e| e["offers"]["offers"][0].clone())
+            .unwrap_or_default();
+        let task = json!({"name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],
+            "command": {"value": "sleep 60"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}]});
+        let op = json!({"type": "LAUNCH", "launch": {"task_infos": [task]}});
+        let offer_id = offer["id"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(m.accept(&fid, &[offer_id], &[op], 0.0, fx).is_ok());
+        (fid, rx)
+    }
+
+    #[test]
+    fn an_agent_is_unreachable_after_its_last_missed_health_check() {
+        let mut m = master();
+        let mut fx = Vec::new();
+        let (fid, mut rx) = launched(&mut m, &mut fx);
+        let agent_id = m.agents[0].id.clone();
+        m.status_update(&fid, "t1", "TASK_RUNNING", None, None, &mut fx);
+        events(&mut rx);
+
+        let mut fx = Vec::new();
+        assert!(m.crash_agent(&agent_id, &mut fx).is_ok());
+        assert!(fx
+            .iter()
+            .any(|e| matches!(e, Effect::StopAgent(a) if a == &agent_id)));
+        // A crashed agent's executors are not heard.
+        m.status_update(&fid, "t1", "TASK_KILLED", None, None, &mut fx);
+        assert_eq!(
+            m.framework(&fid)
+                .and_then(|f| f.task("t1"))
+                .map(|t| t.state.as_str()),
+            Some("TASK_RUNNING")
+        );
+
+        // Three health checks (the test master's maximum): two are missed quietly.
+        for _ in 0..2 {
+            m.fire(
+                Timer::Ping {
+                    agent_id: agent_id.clone(),
+                },
+                &mut fx,
+            );
+            assert_eq!(m.agents.len(), 1);
+            assert!(events(&mut rx).iter().all(|e| e["type"] != "UPDATE"));
+        }
+        m.fire(
+            Timer::Ping {
+                agent_id: agent_id.clone(),
+            },
+            &mut fx,
+        );
+        assert!(m.agents.is_empty());
+        assert_eq!(m.unreachable_agents.len(), 1);
+        let ev = events(&mut rx);
+        let kinds: Vec<&str> = ev.iter().filter_map(|e| e["type"].as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"UPDATE"), "{ev:?}");
+        assert_eq!(kinds.last(), Some(&"FAILURE"), "{ev:?}");
+        assert_eq!(ev[0]["update"]["status"]["state"], "TASK_UNREACHABLE");
+        let f = m.framework(&fid).map(|f| f.unreachable_tasks.len());
+        assert_eq!(f, Some(1));
+        // A late health check of a removed agent does nothing.
+        m.fire(Timer::Ping { agent_id }, &mut fx);
+        assert_eq!(m.unreachable_agents.len(), 1);
+    }
+
+    #[test]
+    fn tasks_launched_on_a_crashed_agent_never_start() {
+        let mut m = master();
+        let agent_id = m.agents[0].id.clone();
+        let mut fx = Vec::new();
+        assert!(m.crash_agent(&agent_id, &mut fx).is_ok());
+        // The master still offers the agent: it does not know yet.
+        let mut fx = Vec::new();
+        let (fid, _rx) = launched(&mut m, &mut fx);
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Launch(_))));
+        let state = m
+            .framework(&fid)
+            .and_then(|f| f.task("t1"))
+            .map(|t| t.state.clone());
+        assert_eq!(state.as_deref(), Some("TASK_STAGING"));
+        assert_eq!(
+            m.mark_gone("nope", &mut fx),
+            Err(CallError::new(404, "Agent 'nope' not found"))
+        );
+        assert!(m.mark_gone(&agent_id, &mut fx).is_ok());
+        let f = m.framework(&fid);
+        assert_eq!(
+            f.map(|f| f.completed_tasks[0].state.as_str()),
+            Some("TASK_GONE_BY_OPERATOR")
+        );
+        assert_eq!(m.counters.tasks_gone_by_operator, 1);
+    }
+}
