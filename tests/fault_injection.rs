@@ -1,10 +1,12 @@
-//! Faults against a standalone `mesos-kernel cluster` process: the master killed mid-stream
-//! and brought back. The session says so, reconnects, re-subscribes with its framework id,
-//! and acknowledges no update twice.
+//! Faults the session must live through: the master of a standalone `mesos-kernel cluster`
+//! process killed mid-stream and brought back (the session says so, reconnects,
+//! re-subscribes with its framework id, and acknowledges no update twice), and an agent of
+//! the embedded cluster lost under a running task (TASK_LOST arrives once, unacknowledged).
 
 mod common;
 
 use common::Harness;
+use serde_json::Value;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -105,4 +107,142 @@ async fn a_master_killed_mid_stream_is_noticed_and_the_framework_resubscribes() 
         h.var("m").unwrap()["master/invalid_status_update_acknowledgements"],
         0.0
     );
+}
+
+/// The metric of the embedded cluster, read from a cell.
+async fn metric(h: &mut Harness, name: &str) -> f64 {
+    h.ok("m = GET /metrics/snapshot").await;
+    h.var("m").and_then(|m| m[name].as_f64()).unwrap_or(-1.0)
+}
+
+/// Statuses the session received for a task, as the UPDATE events of `$events` show them.
+async fn updates_of(h: &mut Harness, task: &str) -> Vec<Value> {
+    h.ok("u = EVENTS type=UPDATE").await;
+    h.var("u")
+        .and_then(|u| u.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e["update"]["status"].clone())
+        .filter(|s| s["task_id"]["value"] == task)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_agent_lost_under_a_running_task_is_seen_once_as_task_lost() {
+    let mut h = Harness::new();
+    h.ok("SUBSCRIBE name=doomed user=root\nOFFERS wait=20s")
+        .await;
+    h.ok("LAUNCH name=doomed cmd=\"sleep 60\" wait=RUNNING")
+        .await;
+    let agent = h
+        .var("tasks")
+        .and_then(|t| {
+            t.as_array()?
+                .iter()
+                .find(|s| s["task_id"]["value"] == "doomed")
+                .and_then(|s| s["agent_id"]["value"].as_str().map(str::to_string))
+        })
+        .expect("the task's agent");
+    // STARTING and RUNNING carried a uuid and are acknowledged (in the background).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(&mut h, "master/valid_status_update_acknowledgements").await < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "STARTING and RUNNING not acknowledged"
+        );
+    }
+
+    // One cell: watch the tasks, crash the agent, wait for the master to give up on it.
+    let (result, published) = h
+        .run(&format!(
+            "TASKS watch\n\
+             POST /__cluster/agents/{agent}/crash\n\
+             WAIT ($tasks | map(select(.task_id.value == \"doomed\" and .state == \"TASK_LOST\")) | length) == 1 timeout=20s\n\
+             WAIT ($events | map(select(.type == \"FAILURE\")) | length) == 1 timeout=10s"
+        ))
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let watched = published.iter().any(|(t, c)| {
+        t == "update_display_data"
+            && c["data"]["text/plain"]
+                .as_str()
+                .is_some_and(|s| s.contains("doomed") && s.contains("TASK_LOST"))
+    });
+    assert!(
+        watched,
+        "the TASKS watch never showed TASK_LOST: {published:?}"
+    );
+    let mut said = stderr(&published);
+
+    // A heartbeat after the FAILURE: anything sent with the loss has arrived by now.
+    let (result, published) = h
+        .run("hb = $last_heartbeat\nWAIT $last_heartbeat != $hb timeout=10s")
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    said.push_str(&stderr(&published));
+    let (_, published) = h.run("TASKS").await;
+    said.push_str(&stderr(&published));
+    assert_eq!(
+        said.matches(&format!("The master lost agent {agent} (FAILURE event)."))
+            .count(),
+        1,
+        "the kernel said: {said}"
+    );
+    let shown = published
+        .iter()
+        .find(|(t, _)| t == "execute_result")
+        .and_then(|(_, c)| c["data"]["text/plain"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    assert!(shown.contains("TASK_LOST"), "{shown}");
+
+    let lost: Vec<Value> = updates_of(&mut h, "doomed")
+        .await
+        .into_iter()
+        .filter(|s| s["state"] == "TASK_LOST")
+        .collect();
+    assert_eq!(lost.len(), 1, "TASK_LOST received {} times", lost.len());
+    let status = &lost[0];
+    assert_eq!(status["reason"], "REASON_AGENT_REMOVED");
+    assert_eq!(status["source"], "SOURCE_MASTER");
+    assert_eq!(status["agent_id"]["value"], agent.as_str());
+    assert!(status.get("uuid").is_none(), "{status}");
+    // The master-made update has no uuid, so the session must not acknowledge it: the
+    // cluster counted the two acknowledgements of before, and no invalid one.
+    assert_eq!(
+        metric(&mut h, "master/valid_status_update_acknowledgements").await,
+        2.0
+    );
+    assert_eq!(
+        metric(&mut h, "master/invalid_status_update_acknowledgements").await,
+        0.0
+    );
+    assert_eq!(metric(&mut h, "master/tasks_lost").await, 1.0);
+    assert_eq!(metric(&mut h, "master/slaves_unreachable").await, 1.0);
+}
+
+fn stderr(published: &[(String, Value)]) -> String {
+    published
+        .iter()
+        .filter(|(t, c)| t == "stream" && c["name"] == "stderr")
+        .map(|(_, c)| c["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn mark_agent_gone_by_name_from_a_cell() {
+    let mut h = Harness::new();
+    h.ok("SUBSCRIBE name=gone user=root\nOFFERS wait=20s").await;
+    h.ok("LAUNCH name=g1 cmd=\"sleep 60\" wait=RUNNING").await;
+    h.ok("a = $tasks | map(select(.task_id.value == \"g1\")) | .[0].agent_id.value")
+        .await;
+    h.ok("MARK_AGENT_GONE agent_id=$a").await;
+    h.ok("WAIT ($tasks | map(select(.task_id.value == \"g1\" and .state == \"TASK_LOST\")) | length) == 1 timeout=10s")
+        .await;
+    h.ok("t = GET_TASKS | .get_tasks").await;
+    let t = h.var("t").unwrap();
+    assert_eq!(t["unreachable_tasks"][0]["task_id"]["value"], "g1", "{t}");
+    assert_eq!(t["unreachable_tasks"][0]["state"], "TASK_LOST", "{t}");
+    let e = h.err("MARK_AGENT_GONE agent_id=nope").await;
+    assert!(e.evalue.contains("404"), "{}", e.evalue);
+    assert!(e.evalue.contains("Agent 'nope' not found"), "{}", e.evalue);
 }

@@ -99,7 +99,7 @@ fn framework_legacy(m: &Master, f: &Framework) -> Value {
         "offered_resources": offered.to_legacy(),
         "tasks": f.tasks.iter().map(task_legacy).collect::<Vec<_>>(),
         "completed_tasks": f.completed_tasks.iter().map(task_legacy).collect::<Vec<_>>(),
-        "unreachable_tasks": [],
+        "unreachable_tasks": f.unreachable_tasks.iter().map(task_legacy).collect::<Vec<_>>(),
         "offers": m.offers.iter().filter(|o| o.framework_id == f.id).map(offer_legacy).collect::<Vec<_>>(),
         "executors": []
     })
@@ -149,7 +149,10 @@ pub fn master_state(m: &Master) -> Value {
         json!(m.agents.iter().filter(|a| a.active).count()),
     );
     o.insert("deactivated_slaves".into(), json!(0));
-    o.insert("unreachable_slaves".into(), json!(0));
+    o.insert(
+        "unreachable_slaves".into(),
+        json!(m.unreachable_agents.len()),
+    );
     o.insert("leader".into(), json!(m.pid()));
     o.insert("leader_info".into(), m.master_info());
     o.insert("flags".into(), flags(m));
@@ -240,7 +243,13 @@ pub async fn state_summary(State(shared): State<Arc<Shared>>) -> Response {
                     obj.remove(k);
                 }
             }
-            counts(&mut o, f.tasks.iter().chain(f.completed_tasks.iter()));
+            counts(
+                &mut o,
+                f.tasks
+                    .iter()
+                    .chain(f.completed_tasks.iter())
+                    .chain(f.unreachable_tasks.iter()),
+            );
             let mut sids: Vec<&str> = f.tasks.iter().map(|t| t.agent_id.as_str()).collect();
             sids.sort();
             sids.dedup();

@@ -91,6 +91,11 @@ pub struct ClusterConfig {
     pub offer_timeout: Option<Duration>,
     /// First resend of an unacknowledged status update (10 s in Mesos; doubles up to 10 min).
     pub status_update_retry: Duration,
+    /// Time between health checks of an agent (Mesos's `--agent_ping_timeout`, 15 s there).
+    pub agent_ping_timeout: Duration,
+    /// Health checks an agent may miss in a row before it is unreachable (Mesos's
+    /// `--max_agent_ping_timeouts`, 5 there).
+    pub max_agent_ping_timeouts: u32,
     pub agent: AgentShape,
     /// `zk://host:port/path`: register in ZooKeeper and lead only when elected.
     pub zk: Option<String>,
@@ -112,6 +117,11 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Much shorter than Mesos's 15 s × 5: a crashed agent of the embedded cluster is noticed
+/// within 3 s, which keeps demos and tests quick.
+pub const DEFAULT_AGENT_PING_TIMEOUT: Duration = Duration::from_secs(1);
+pub const DEFAULT_MAX_AGENT_PING_TIMEOUTS: u32 = 3;
+
 impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
@@ -124,6 +134,8 @@ impl Default for ClusterConfig {
             kill_grace: Duration::from_secs(3),
             offer_timeout: None,
             status_update_retry: state::UPDATE_RETRY_MIN,
+            agent_ping_timeout: DEFAULT_AGENT_PING_TIMEOUT,
+            max_agent_ping_timeouts: DEFAULT_MAX_AGENT_PING_TIMEOUTS,
             agent: AgentShape::default(),
             zk: None,
             zk_session_timeout: Duration::from_secs(3),
@@ -268,6 +280,14 @@ fn flags(config: &ClusterConfig, work_dir: &std::path::Path, port: u16) -> Vec<(
             "executor_shutdown_grace_period".into(),
             format!("{}secs", config.kill_grace.as_secs_f64()),
         ),
+        (
+            "agent_ping_timeout".into(),
+            format!("{}secs", config.agent_ping_timeout.as_secs_f64()),
+        ),
+        (
+            "max_agent_ping_timeouts".into(),
+            config.max_agent_ping_timeouts.to_string(),
+        ),
     ]
 }
 
@@ -292,10 +312,9 @@ async fn bind_agent(ip: IpAddr, after: u16) -> Result<TcpListener, ClusterError>
 fn serve(
     listener: TcpListener,
     app: axum::Router,
-    shared: &Arc<Shared>,
+    stopping: tokio_util::sync::CancellationToken,
     tls: Option<&tokio_rustls::TlsAcceptor>,
 ) -> JoinHandle<()> {
-    let stopping = shared.stopping.clone();
     if let Some(acceptor) = tls {
         return tokio::spawn(tls::serve(listener, app, acceptor.clone(), stopping));
     }
@@ -315,6 +334,11 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
     if config.heartbeat_interval.is_zero() {
         return Err(ClusterError::Config(
             "the heartbeat interval must be positive".into(),
+        ));
+    }
+    if config.agent_ping_timeout.is_zero() || config.max_agent_ping_timeouts == 0 {
+        return Err(ClusterError::Config(
+            "the agent ping timeout and the number of missed pings must be positive".into(),
         ));
     }
     let (work_dir, temp_work_dir) = match &config.work_dir {
@@ -383,6 +407,8 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         start_time: state::now_secs(),
         flags: flags(&config, &work_dir, master_port),
         scheme,
+        agent_ping_timeout: config.agent_ping_timeout,
+        max_agent_ping_timeouts: config.max_agent_ping_timeouts,
     };
     let shared = Shared::new(Master::new(settings, config.seed));
     let mut agent_ids = Vec::new();
@@ -420,11 +446,12 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
     let mut servers = vec![serve(
         master_listener,
         router::authenticated(router::master(shared.clone()), credentials.clone()),
-        &shared,
+        shared.stopping.clone(),
         acceptor.as_ref(),
     )];
     let mut agent_urls = Vec::new();
     for ((listener, port), agent_id) in agent_listeners.into_iter().zip(agent_ids) {
+        let stopping = shared.agent_server_token(&agent_id);
         let ctx = router::AgentCtx {
             shared: shared.clone(),
             agent_id,
@@ -432,7 +459,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         servers.push(serve(
             listener,
             router::authenticated(router::agent(ctx), credentials.clone()),
-            &shared,
+            stopping,
             acceptor.as_ref(),
         ));
         agent_urls.push(host(port));
@@ -518,6 +545,12 @@ pub struct ClusterArgs {
     /// First resend of an unacknowledged status update (doubling up to 10 minutes).
     #[arg(long = "status-update-retry", default_value = "10secs", value_parser = parse_duration)]
     pub status_update_retry: Duration,
+    /// Time between health checks of an agent that stopped answering.
+    #[arg(long = "agent-ping-timeout", default_value = "1secs", value_parser = parse_duration)]
+    pub agent_ping_timeout: Duration,
+    /// Missed health checks after which an agent is unreachable and its tasks lost.
+    #[arg(long = "max-agent-ping-timeouts", default_value_t = DEFAULT_MAX_AGENT_PING_TIMEOUTS)]
+    pub max_agent_ping_timeouts: u32,
     /// CPUs of each agent.
     #[arg(long, default_value_t = 2.0)]
     pub cpus: f64,
@@ -567,6 +600,8 @@ impl ClusterArgs {
             kill_grace: self.kill_grace,
             offer_timeout: self.offer_timeout,
             status_update_retry: self.status_update_retry,
+            agent_ping_timeout: self.agent_ping_timeout,
+            max_agent_ping_timeouts: self.max_agent_ping_timeouts,
             agent: AgentShape {
                 cpus: self.cpus,
                 mem: self.mem,

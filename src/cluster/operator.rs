@@ -7,7 +7,8 @@ use super::reply;
 use super::resources::Resources;
 use super::runtime::Shared;
 use super::state::{
-    now_secs, Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM, MESOS_VERSION,
+    now_secs, time_info, Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM,
+    MESOS_VERSION,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
@@ -18,10 +19,6 @@ use std::sync::Arc;
 
 fn id(v: &str) -> Value {
     json!({ "value": v })
-}
-
-fn time_info(secs: f64) -> Value {
-    json!({ "nanoseconds": (secs * 1e9) as i64 })
 }
 
 /// Mesos leaves empty repeated fields out of its JSON; so do we.
@@ -189,8 +186,15 @@ pub fn get_tasks(m: &Master) -> Value {
         .flat_map(|f| f.completed_tasks.iter())
         .map(task_v1)
         .collect();
+    let unreachable: Vec<Value> = m
+        .frameworks
+        .iter()
+        .flat_map(|f| f.unreachable_tasks.iter())
+        .map(task_v1)
+        .collect();
     put_list(&mut o, "tasks", active);
     put_list(&mut o, "completed_tasks", completed);
+    put_list(&mut o, "unreachable_tasks", unreachable);
     Value::Object(o)
 }
 
@@ -300,6 +304,24 @@ pub fn master_metrics(m: &Master) -> Vec<(String, f64)> {
         ("master/slaves_connected".into(), m.agents.len() as f64),
         ("master/slaves_disconnected".into(), 0.0),
         (
+            "master/slaves_unreachable".into(),
+            m.unreachable_agents.len() as f64,
+        ),
+        ("master/slave_removals".into(), c.slave_removals as f64),
+        (
+            "master/slave_removals/reason_unhealthy".into(),
+            c.slave_removals_reason_unhealthy as f64,
+        ),
+        (
+            "master/slave_unreachable_scheduled".into(),
+            c.slave_unreachable_scheduled as f64,
+        ),
+        (
+            "master/slave_unreachable_completed".into(),
+            c.slave_unreachable_completed as f64,
+        ),
+        ("master/slave_unreachable_canceled".into(), 0.0),
+        (
             "master/frameworks_active".into(),
             m.frameworks.iter().filter(|f| f.active).count() as f64,
         ),
@@ -326,6 +348,20 @@ pub fn master_metrics(m: &Master) -> Vec<(String, f64)> {
         ("master/tasks_lost".into(), c.tasks_lost as f64),
         ("master/tasks_error".into(), c.tasks_error as f64),
         ("master/tasks_dropped".into(), c.tasks_dropped as f64),
+        // A gauge in Mesos: unreachable tasks of registered frameworks still in that state.
+        (
+            "master/tasks_unreachable".into(),
+            m.frameworks
+                .iter()
+                .flat_map(|f| f.unreachable_tasks.iter())
+                .filter(|t| t.state == "TASK_UNREACHABLE")
+                .count() as f64,
+        ),
+        ("master/tasks_gone".into(), c.tasks_gone as f64),
+        (
+            "master/tasks_gone_by_operator".into(),
+            c.tasks_gone_by_operator as f64,
+        ),
         (
             "master/messages_decline_offers".into(),
             c.offers_declined as f64,
@@ -446,6 +482,7 @@ fn parse_call(
         "LIST_FILES",
         "READ_FILE",
         "TEARDOWN",
+        "MARK_AGENT_GONE",
     ];
     if needs.contains(&kind.as_str()) {
         let field = kind.to_ascii_lowercase();
@@ -532,9 +569,51 @@ pub async fn master_api(
                 reply::text(400, "No framework found with specified ID")
             }
         }
+        "MARK_AGENT_GONE" => {
+            drop(m);
+            mark_agent_gone(&shared, &call)
+        }
         "LIST_FILES" => files::list_files_v1(&m, None, &call),
         "READ_FILE" => files::read_file_v1(&m, None, &call),
         other => not_implemented(other),
+    }
+}
+
+/// MARK_AGENT_GONE: 200 with an empty body (also for an agent already gone), 404
+/// `Agent '<id>' not found` for an agent the master does not know.
+fn mark_agent_gone(shared: &Arc<Shared>, call: &Value) -> Response {
+    let Some(agent_id) = call
+        .pointer("/mark_agent_gone/agent_id/value")
+        .and_then(Value::as_str)
+    else {
+        return reply::text(
+            400,
+            "Failed to convert JSON into Call protobuf: Missing required fields: mark_agent_gone.agent_id",
+        );
+    };
+    match shared.with(|m, fx| m.mark_gone(agent_id, fx)) {
+        Ok(()) => reply::text(200, ""),
+        Err(e) => reply::text(e.status, e.message),
+    }
+}
+
+/// The fault-injection hook `POST /__cluster/agents/<id>/crash` (the embedded cluster's
+/// own, not Mesos's): the agent stops answering; the master notices by missed health checks.
+pub fn crash_agent(shared: &Arc<Shared>, agent_id: &str) -> Response {
+    let (result, timeout, max) = shared.with(|m, fx| {
+        (
+            m.crash_agent(agent_id, fx),
+            m.settings.agent_ping_timeout,
+            m.settings.max_agent_ping_timeouts,
+        )
+    });
+    match result {
+        Ok(()) => reply::json(&json!({
+            "agent_id": id(agent_id),
+            "crashed": true,
+            "unreachable_after_secs": timeout.as_secs_f64() * f64::from(max)
+        })),
+        Err(e) => reply::text(e.status, e.message),
     }
 }
 

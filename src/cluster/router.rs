@@ -9,11 +9,11 @@ use super::operator;
 use super::reply;
 use super::runtime::Shared;
 use super::scheduler;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -118,8 +118,14 @@ pub fn master(shared: Arc<Shared>) -> Router {
         .route("/files/browse", get(files::master_browse))
         .route("/files/read", get(files::master_read))
         .route("/files/download", get(files::master_download))
+        // fault injection: the embedded cluster's own hooks, not Mesos endpoints
+        .route("/__cluster/agents/{agent_id}/crash", post(crash_agent))
         .layer(middleware::from_fn_with_state(shared.clone(), standby))
         .with_state(shared)
+}
+
+async fn crash_agent(State(shared): State<Arc<Shared>>, Path(agent_id): Path<String>) -> Response {
+    operator::crash_agent(&shared, &agent_id)
 }
 
 /// What an agent's handlers need: the shared state and which agent they are.

@@ -4,6 +4,7 @@
 use super::election::{Role, RoleCell};
 use super::executor;
 use super::state::{Effect, Master};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -14,6 +15,8 @@ pub struct Shared {
     /// Leading or standby; always leading without `--zk`.
     pub role: Arc<RoleCell>,
     executors: Mutex<Vec<JoinHandle<()>>>,
+    /// Stops each agent's HTTP server on its own (a crashed or gone agent stops answering).
+    agent_servers: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl Shared {
@@ -23,12 +26,24 @@ impl Shared {
             stopping: CancellationToken::new(),
             role: Arc::new(RoleCell::new(Role::Leading)),
             executors: Mutex::new(Vec::new()),
+            agent_servers: Mutex::new(HashMap::new()),
         })
     }
 
     /// Marks this master a standby with no known leader (before it joins an election).
     pub fn role_standby(&self) {
         self.role.set(Role::Standby(None));
+    }
+
+    /// The token that stops an agent's server: cancelled when the agent is lost, and when
+    /// the whole cluster stops.
+    pub fn agent_server_token(&self, agent_id: &str) -> CancellationToken {
+        let token = self.stopping.child_token();
+        self.agent_servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(agent_id.to_string(), token.clone());
+        token
     }
 
     /// Read access for views. A panic elsewhere must not wedge the cluster, so a poisoned
@@ -64,6 +79,12 @@ impl Shared {
                     let mut jobs = self.executors.lock().unwrap_or_else(|e| e.into_inner());
                     jobs.retain(|j| !j.is_finished());
                     jobs.push(job);
+                }
+                Effect::StopAgent(agent_id) => {
+                    let servers = self.agent_servers.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(token) = servers.get(&agent_id) {
+                        token.cancel();
+                    }
                 }
                 Effect::Timer(at, timer) => {
                     if self.stopping.is_cancelled() {

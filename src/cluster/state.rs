@@ -17,6 +17,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
+mod loss;
+pub use loss::LostAgent;
+
 /// The version the cluster reports: the last Mesos 1.x release, whose API it follows.
 pub const MESOS_VERSION: &str = "1.11.0";
 
@@ -47,6 +50,11 @@ pub struct Settings {
     pub flags: Vec<(String, String)>,
     /// `https` when the cluster serves TLS, else `http` (offers' agent URLs say it).
     pub scheme: &'static str,
+    /// Time between two health checks of an agent (Mesos's `--agent_ping_timeout`).
+    pub agent_ping_timeout: Duration,
+    /// Missed health checks after which an agent is unreachable
+    /// (Mesos's `--max_agent_ping_timeouts`).
+    pub max_agent_ping_timeouts: u32,
 }
 
 /// An answer the HTTP layer gives to a call the state refuses.
@@ -70,6 +78,8 @@ impl CallError {
 pub enum Effect {
     Launch(Box<LaunchSpec>),
     Timer(Instant, Timer),
+    /// Stop an agent's HTTP server: the agent crashed, or was shut down when marked gone.
+    StopAgent(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +100,8 @@ pub enum Timer {
     },
     /// Withdraw an offer nobody answered (`--offer-timeout`).
     OfferTimeout { offer_id: String },
+    /// Health check of an agent that stopped answering (`--agent-ping-timeout`).
+    Ping { agent_id: String },
 }
 
 /// How to run one task on an agent.
@@ -157,6 +169,10 @@ pub struct Agent {
     pub attributes: Vec<(String, String)>,
     pub registered_time: f64,
     pub active: bool,
+    /// Stopped answering (the fault-injection hook): health checks go unanswered.
+    pub crashed: bool,
+    /// Health checks missed in a row since it stopped answering.
+    pub missed_pings: u32,
 }
 
 impl Agent {
@@ -223,6 +239,9 @@ pub struct Framework {
     pub unregistered_time: Option<f64>,
     pub tasks: Vec<Task>,
     pub completed_tasks: Vec<Task>,
+    /// Tasks of agents that became unreachable (and, as in Mesos, the TASK_LOST tasks of
+    /// a framework that is not partition-aware, whichever way the agent was lost).
+    pub unreachable_tasks: Vec<Task>,
     filters: Vec<Filter>,
     generation: u64,
 }
@@ -293,12 +312,25 @@ pub struct Counters {
     /// unknown uuid): Mesos's `master/{valid,invalid}_status_update_acknowledgements`.
     pub valid_acknowledgements: u64,
     pub invalid_acknowledgements: u64,
+    /// TASK_GONE comes from an agent that re-registers without a task; no agent of this
+    /// cluster ever comes back, so it stays 0 (shown because Mesos shows it).
+    pub tasks_gone: u64,
+    pub tasks_gone_by_operator: u64,
+    /// Agents removed (`master/slave_removals`); Mesos counts unreachable agents here, not
+    /// agents marked gone.
+    pub slave_removals: u64,
+    pub slave_removals_reason_unhealthy: u64,
+    pub slave_unreachable_scheduled: u64,
+    pub slave_unreachable_completed: u64,
 }
 
 pub struct Master {
     pub settings: Settings,
     ids: Ids,
+    /// Registered agents; lost ones move to `unreachable_agents` or `gone_agents`.
     pub agents: Vec<Agent>,
+    pub unreachable_agents: Vec<LostAgent>,
+    pub gone_agents: Vec<LostAgent>,
     pub frameworks: Vec<Framework>,
     pub completed_frameworks: Vec<Framework>,
     pub offers: Vec<Offer>,
@@ -328,6 +360,11 @@ fn id(value: &str) -> Value {
     json!({ "value": value })
 }
 
+/// A TimeInfo, `{"nanoseconds": N}`.
+pub fn time_info(secs: f64) -> Value {
+    json!({ "nanoseconds": (secs * 1e9) as i64 })
+}
+
 /// `{"value": "x"}` -> `"x"`.
 pub fn id_of(v: Option<&Value>) -> Option<String> {
     v.and_then(|v| v.get("value"))
@@ -341,6 +378,8 @@ impl Master {
             settings,
             ids: Ids::new(seed),
             agents: Vec::new(),
+            unreachable_agents: Vec::new(),
+            gone_agents: Vec::new(),
             frameworks: Vec::new(),
             completed_frameworks: Vec::new(),
             offers: Vec::new(),
@@ -380,7 +419,7 @@ impl Master {
         })
     }
 
-    /// Registers an agent (at start; agents never leave while the cluster runs).
+    /// Registers an agent (at start; agents leave only when lost, see `loss.rs`).
     pub fn add_agent(
         &mut self,
         port: u16,
@@ -397,6 +436,8 @@ impl Master {
             attributes,
             registered_time: now_secs(),
             active: true,
+            crashed: false,
+            missed_pings: 0,
         };
         let agent_id = agent.id.clone();
         self.agents.push(agent);
@@ -559,6 +600,7 @@ impl Master {
                     unregistered_time: None,
                     tasks: Vec::new(),
                     completed_tasks: Vec::new(),
+                    unreachable_tasks: Vec::new(),
                     filters: Vec::new(),
                     generation: 0,
                 });
@@ -580,6 +622,9 @@ impl Master {
             f.send(&json!({"type": "HEARTBEAT"}));
             // Updates waiting for an acknowledgement go out again on the new stream.
             for task in &f.tasks {
+                if !self.answers(&task.agent_id) {
+                    continue;
+                }
                 if let Some(head) = task.pending.front() {
                     f.send(&update_event(head));
                 }
@@ -1179,6 +1224,11 @@ impl Master {
             f.tasks.push(task);
         }
         self.publish(&added);
+        // A crashed agent never hears of the task: it stays TASK_STAGING until the master
+        // notices the agent is gone, as in Mesos.
+        if !self.answers(agent_id) {
+            return;
+        }
         fx.push(Effect::Launch(Box::new(LaunchSpec {
             framework_id: framework_id.to_string(),
             agent_id: agent_id.to_string(),
@@ -1304,18 +1354,28 @@ impl Master {
                         "Reconciliation: Latest task state",
                     )),
                     None => {
+                        let agent = id_of(wanted.get("agent_id"));
+                        let lost = agent.as_deref().and_then(|a| self.lost_agent(a));
+                        // Mesos's order: an unreachable agent, a gone agent, else unknown.
+                        let (state, message) = match lost {
+                            Some((_, Some(_))) => {
+                                ("TASK_UNREACHABLE", "Reconciliation: Task is unreachable")
+                            }
+                            Some((_, None)) => {
+                                ("TASK_GONE_BY_OPERATOR", "Reconciliation: Task is gone")
+                            }
+                            None => ("TASK_UNKNOWN", "Reconciliation: Task is unknown"),
+                        };
                         let state = if f.partition_aware() {
-                            "TASK_UNKNOWN"
+                            state
                         } else {
                             "TASK_LOST"
                         };
-                        let agent = id_of(wanted.get("agent_id"));
-                        statuses.push(status(
-                            &task_id,
-                            state,
-                            agent.as_deref(),
-                            "Reconciliation: Task is unknown",
-                        ));
+                        let mut s = status(&task_id, state, agent.as_deref(), message);
+                        if let Some((_, Some(time))) = lost {
+                            s["unreachable_time"] = time_info(time);
+                        }
+                        statuses.push(s);
                     }
                 }
             }
@@ -1398,6 +1458,13 @@ impl Master {
         reason: Option<&str>,
         fx: &mut Vec<Effect>,
     ) {
+        let Some(agent_id) = self.task_agent(framework_id, task_id) else {
+            return;
+        };
+        // A crashed agent's executors die with it; nothing they say reaches the master.
+        if !self.answers(&agent_id) {
+            return;
+        }
         let uuid_bytes = *self.ids.uuid().as_bytes();
         let uuid = base64::engine::general_purpose::STANDARD.encode(uuid_bytes);
         let ip = self.settings.ip.to_string();
@@ -1512,6 +1579,10 @@ impl Master {
                 if head.get("uuid").and_then(Value::as_str) != Some(uuid.as_str()) {
                     return;
                 }
+                // The agent resends, so a crashed one does not.
+                if !self.answers(&task.agent_id) {
+                    return;
+                }
                 f.send(&update_event(head));
                 let backoff = (backoff * 2).min(UPDATE_RETRY_MAX);
                 fx.push(Effect::Timer(
@@ -1539,6 +1610,7 @@ impl Master {
                     self.remove_framework(&framework_id, fx);
                 }
             }
+            Timer::Ping { agent_id } => self.ping(&agent_id, fx),
             Timer::OfferTimeout { offer_id } => {
                 if let Some(offer) = self.take_offer(&offer_id) {
                     self.counters.offers_rescinded += 1;
@@ -1642,12 +1714,17 @@ impl Master {
         }
     }
 
-    /// All tasks (active first, then completed) with their framework, for the views.
+    /// All tasks (active, then completed, then unreachable), for the views.
     pub fn all_tasks(&self) -> impl Iterator<Item = &Task> {
         self.frameworks
             .iter()
             .chain(self.completed_frameworks.iter())
-            .flat_map(|f| f.tasks.iter().chain(f.completed_tasks.iter()))
+            .flat_map(|f| {
+                f.tasks
+                    .iter()
+                    .chain(f.completed_tasks.iter())
+                    .chain(f.unreachable_tasks.iter())
+            })
     }
 }
 
@@ -1660,7 +1737,7 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn master() -> Master {
+    pub(super) fn master() -> Master {
         let settings = Settings {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 5050,
@@ -1673,6 +1750,8 @@ mod tests {
             start_time: now_secs(),
             flags: Vec::new(),
             scheme: "http",
+            agent_ping_timeout: Duration::from_secs(1),
+            max_agent_ping_timeouts: 3,
         };
         let mut m = Master::new(settings, Some(1));
         let total = Resources {
@@ -1686,7 +1765,7 @@ mod tests {
         m
     }
 
-    fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
+    pub(super) fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
         let mut d = recordio::Decoder::new();
         while let Ok(b) = rx.try_recv() {
             d.push(&b);

@@ -535,6 +535,17 @@ impl Stream {
                     }
                 }
                 "HEARTBEAT" => s.last_heartbeat = Some(now()),
+                // A FAILURE naming only an agent: the master lost that agent (unreachable
+                // or marked gone). Its tasks' own updates say what became of them.
+                "FAILURE" if event.pointer("/failure/executor_id").is_none() => {
+                    if let Some(agent) = event
+                        .pointer("/failure/agent_id/value")
+                        .and_then(Value::as_str)
+                    {
+                        s.notices
+                            .push(format!("The master lost agent {agent} (FAILURE event)."));
+                    }
+                }
                 "ERROR" => {
                     let message = event
                         .pointer("/error/message")

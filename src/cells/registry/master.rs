@@ -548,7 +548,10 @@ pub(super) const CALLS: &[CallSpec] = &[
         api: Api::Master,
         summary: "Declare an agent permanently gone",
         doc: "Tells the master an agent will never come back: its tasks become \
-              TASK_GONE_BY_OPERATOR and the agent may not re-register.",
+              TASK_GONE_BY_OPERATOR (TASK_LOST for frameworks without the \
+              PARTITION_AWARE capability), its offers are rescinded, frameworks get \
+              a FAILURE event, and the agent may not re-register. An unknown agent \
+              is 404.",
         fields: AGENT_ID_ONLY,
         example: "MARK_AGENT_GONE agent_id=$agents[0].id",
         response: OK_EMPTY,
