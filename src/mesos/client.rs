@@ -79,16 +79,38 @@ const MAX_REDIRECTS: usize = 5;
 
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    /// Built at the first request for the default options: it loads the system's root
+    /// certificates (a few hundred files), which would otherwise delay the kernel's start.
+    http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
     options: ClientOptions,
 }
 
 impl Client {
     pub fn new() -> Result<Self, MesosError> {
-        Self::with_options(ClientOptions::default())
+        Ok(Client {
+            http: Default::default(),
+            options: ClientOptions::default(),
+        })
     }
 
+    /// Builds at once, so a bad `ca=` file is reported when it is given.
     pub fn with_options(options: ClientOptions) -> Result<Self, MesosError> {
+        let http = Self::build(&options)?;
+        Ok(Client {
+            http: std::sync::Arc::new(std::sync::OnceLock::from(http)),
+            options,
+        })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, MesosError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let built = Self::build(&self.options)?;
+        Ok(self.http.get_or_init(|| built))
+    }
+
+    fn build(options: &ClientOptions) -> Result<reqwest::Client, MesosError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("mesos-kernel/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -112,10 +134,9 @@ impl Client {
         if options.insecure {
             builder = builder.danger_accept_invalid_certs(true);
         }
-        let http = builder
+        builder
             .build()
-            .map_err(|e| MesosError::InvalidRequest(format!("cannot set up HTTP: {e}")))?;
-        Ok(Client { http, options })
+            .map_err(|e| MesosError::InvalidRequest(format!("cannot set up HTTP: {e}")))
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -128,8 +149,8 @@ impl Client {
         url: reqwest::Url,
         headers: &[(String, String)],
         body: Option<&Vec<u8>>,
-    ) -> reqwest::RequestBuilder {
-        let mut req = self.http.request(method, url);
+    ) -> Result<reqwest::RequestBuilder, MesosError> {
+        let mut req = self.http()?.request(method, url);
         for (name, value) in headers {
             req = req.header(name.as_str(), value.as_str());
         }
@@ -139,7 +160,7 @@ impl Client {
         if let Some(body) = body {
             req = req.body(body.clone());
         }
-        req
+        Ok(req)
     }
 
     /// Sends, following redirects (scheme-relative `Location`s included) and retrying
@@ -163,7 +184,7 @@ impl Client {
                 warn!("TLS certificates are NOT checked for {current} (insecure=true)");
             }
             let resp = self
-                .prepare(m.clone(), current.clone(), headers, body.as_ref())
+                .prepare(m.clone(), current.clone(), headers, body.as_ref())?
                 .send()
                 .await
                 .map_err(|e| connection_error(current.as_str(), &e))?;
