@@ -112,17 +112,20 @@ impl JqWorker {
         }
     }
 
-    /// The worker binary for the running kernel: `MESOS_KERNEL_JQ_WORKER` when set, else
-    /// this executable when it is `mesos-kernel` (a test binary is not).
+    /// The worker binary for the running kernel: `MESOS_KERNEL_JQ_WORKER` when set (`off`
+    /// evaluates in the kernel's process, without the worker's protection), else this
+    /// executable when it is `mesos-kernel` (a test binary is not).
     pub fn from_env() -> Self {
-        let exe = std::env::var_os("MESOS_KERNEL_JQ_WORKER")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::current_exe().ok().filter(|p| {
-                    p.file_stem()
-                        .is_some_and(|s| s.to_string_lossy() == "mesos-kernel")
-                })
-            });
+        let configured = std::env::var_os("MESOS_KERNEL_JQ_WORKER");
+        if configured.as_deref() == Some(std::ffi::OsStr::new("off")) {
+            return Self::new(None);
+        }
+        let exe = configured.map(PathBuf::from).or_else(|| {
+            std::env::current_exe().ok().filter(|p| {
+                p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy() == "mesos-kernel")
+            })
+        });
         Self::new(exe)
     }
 
