@@ -10,6 +10,10 @@ export MESOS_KERNEL_BIN
 echo "## python bench/kernel_bench.py --rounds 5 --executes 200"
 python bench/kernel_bench.py --rounds 5 --executes 200
 echo
+echo "## python bench/round_trip_cpu.py --executes 3000 (then --kernel python3)"
+python bench/round_trip_cpu.py --executes 3000
+python bench/round_trip_cpu.py --executes 3000 --kernel python3
+echo
 echo "## python bench/notebook_bench.py --runs 5"
 python bench/notebook_bench.py --runs 5
 echo
