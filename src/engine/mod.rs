@@ -21,6 +21,7 @@ use connect::Connection;
 use errors::{jq_error, Kind};
 use serde_json::{json, Value};
 use session::Variables;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long WAIT waits when no `timeout=` is given.
@@ -30,7 +31,8 @@ const WAIT_POLL: Duration = Duration::from_millis(50);
 
 /// The result of one statement.
 pub(crate) struct Outcome {
-    value: Value,
+    /// Shared with `$_` (and a bound name), so a big result is never copied.
+    value: Arc<Value>,
     /// Whether the statement shows its value when not bound.
     shows: bool,
     /// What produced the value (a call name or an HTTP path), for choosing its display.
@@ -43,7 +45,7 @@ pub(crate) struct Outcome {
 impl Outcome {
     pub(crate) fn shown(value: Value, hint: Option<String>) -> Self {
         Outcome {
-            value,
+            value: Arc::new(value),
             shows: true,
             hint,
             format: Format::Auto,
@@ -209,7 +211,8 @@ impl Engine {
                 "table" => outcome.format = Format::Table,
                 _ => {
                     let filter_pos = advance(at, stmt.source.split('|').next().unwrap_or(""));
-                    outcome.value = self.jq_one(filter, outcome.value, filter_pos, ctx).await?;
+                    let input = Arc::unwrap_or_clone(outcome.value);
+                    outcome.value = Arc::new(self.jq_one(filter, input, filter_pos, ctx).await?);
                     // The filtered value keeps its producer as a hint; the renderer falls
                     // back to the value's own shape when the hint no longer fits.
                     outcome.bundle = None;
@@ -217,9 +220,9 @@ impl Engine {
             }
         }
         self.ids.absorb(&outcome.value);
-        self.vars.set("_", outcome.value.clone());
+        self.vars.set_shared("_", outcome.value.clone());
         if let Some(name) = &stmt.bind {
-            self.vars.set(name, outcome.value.clone());
+            self.vars.set_shared(name, outcome.value.clone());
             outcome.shows = false;
         }
         Ok(Some(outcome))

@@ -3,19 +3,30 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 
+/// Values are shared: a result bound to a name is also `$_` without a copy (a big
+/// cluster's state is tens of MB of JSON, and copying it took longer than parsing it).
 #[derive(Debug, Default)]
 pub struct Variables {
-    values: BTreeMap<String, Value>,
+    values: BTreeMap<String, Arc<Value>>,
 }
 
 impl Variables {
     pub fn set(&mut self, name: &str, value: Value) {
-        self.values.insert(name.to_string(), value);
+        self.set_shared(name, Arc::new(value));
+    }
+
+    /// Binds a value another variable may hold too.
+    pub fn set_shared(&mut self, name: &str, value: Arc<Value>) {
+        if let Some(old) = self.values.insert(name.to_string(), value) {
+            release(old);
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
+        self.values.get(name).map(|v| &**v)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -23,7 +34,7 @@ impl Variables {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.values.iter()
+        self.values.iter().map(|(k, v)| (k, &**v))
     }
 
     /// The variables `code` mentions, cloned for an evaluation. Only those are converted,
@@ -35,10 +46,52 @@ impl Variables {
                 continue;
             }
             if let Some(v) = self.values.get(name) {
-                out.push((name.to_string(), v.clone()));
+                out.push((name.to_string(), Value::clone(v)));
             }
         }
         out
+    }
+}
+
+/// A value with more nodes than this is freed on the drop thread.
+const BIG_VALUE_NODES: usize = 4096;
+
+/// Whether `value` has more than `BIG_VALUE_NODES` nodes, looking at no more than that.
+fn is_big(value: &Value) -> bool {
+    let mut budget = BIG_VALUE_NODES;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        if budget == 0 {
+            return true;
+        }
+        budget -= 1;
+        match v {
+            Value::Array(items) => stack.extend(items.iter()),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Drops a replaced value. A big one (the previous `$_` of a 19 MB GET_STATE took about
+/// 170 ms to free) goes to a thread of its own, so the cell that replaced it need not wait.
+fn release(old: Arc<Value>) {
+    static DROPPER: OnceLock<Option<mpsc::Sender<Arc<Value>>>> = OnceLock::new();
+    if Arc::strong_count(&old) > 1 || !is_big(&old) {
+        return;
+    }
+    let dropper = DROPPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Arc<Value>>();
+        std::thread::Builder::new()
+            .name("drop-values".into())
+            .spawn(move || rx.into_iter().for_each(drop))
+            .ok()
+            .map(|_| tx)
+    });
+    if let Some(tx) = dropper {
+        // If the thread is gone, the value comes back in the error and is dropped here.
+        let _ = tx.send(old);
     }
 }
 
@@ -110,6 +163,21 @@ mod tests {
             got,
             vec![("x".to_string(), json!(1)), ("_".to_string(), json!(2))]
         );
+    }
+
+    #[test]
+    fn shared_values_and_big_replacements() {
+        let mut v = Variables::default();
+        let big = Arc::new(json!({"items": (0..5000).collect::<Vec<u32>>()}));
+        assert!(is_big(&big) && !is_big(&json!([1, 2, 3])));
+        v.set_shared("_", big.clone());
+        v.set_shared("state", big);
+        assert_eq!(v.get("_"), v.get("state"));
+        // Replacing both frees it (on the drop thread); the names see the new values.
+        v.set("_", json!(1));
+        v.set("state", json!(2));
+        assert_eq!(v.get("_"), Some(&json!(1)));
+        assert_eq!(v.get("state"), Some(&json!(2)));
     }
 
     #[test]
