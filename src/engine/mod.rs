@@ -236,11 +236,20 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<(), CellError> {
         let deadline = tokio::time::Instant::now() + limit;
+        let mut seen = None;
         loop {
-            self.sync_session(Some(&ctx.publisher));
+            let began = tokio::time::Instant::now();
+            self.sync_session_for(&ctx.publisher, expr, &mut seen);
             let values = self.jq(expr, Value::Null, at, ctx).await?;
             if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());
+            }
+            // A costly condition (over a big `$tasks`) is evaluated at most half the time,
+            // so a flood of events that wakes it on each one is applied, not starved.
+            let spent = began.elapsed().min(WAIT_POLL);
+            tokio::select! {
+                _ = ctx.cancel.cancelled() => return Err(errors::interrupted()),
+                _ = tokio::time::sleep(spent) => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(CellError::new(

@@ -85,13 +85,30 @@ fn release(old: Arc<Value>) {
         let (tx, rx) = mpsc::channel::<Arc<Value>>();
         std::thread::Builder::new()
             .name("drop-values".into())
-            .spawn(move || rx.into_iter().for_each(drop))
+            .spawn(move || {
+                for value in rx {
+                    drop(value);
+                    give_back_free_memory();
+                }
+            })
             .ok()
             .map(|_| tx)
     });
     if let Some(tx) = dropper {
         // If the thread is gone, the value comes back in the error and is dropped here.
         let _ = tx.send(old);
+    }
+}
+
+/// Returns the pages a big value left free to the system: glibc keeps them in the arena of
+/// the thread that parsed the value otherwise, and the kernel's RSS would stay at its peak
+/// after one big result or one flood of events.
+fn give_back_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and releases the allocator's own free lists; it is
+    // thread-safe and takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
