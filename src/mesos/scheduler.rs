@@ -669,3 +669,33 @@ fn update(shared: &Mutex<State>, changes: &watch::Sender<u64>, f: impl FnOnce(&m
     }
     changes.send_modify(|v| *v += 1);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledged_uuids_are_remembered_within_a_bound() {
+        let mut s = State::default();
+        for i in 0..REMEMBERED_ACKS + 10 {
+            s.remember_ack(&format!("u{i}"));
+        }
+        // A repeat is not counted twice.
+        s.remember_ack(&format!("u{}", REMEMBERED_ACKS + 9));
+        assert_eq!(s.acked.len(), REMEMBERED_ACKS);
+        assert_eq!(s.acked_order.len(), REMEMBERED_ACKS);
+        assert!(!s.acked.contains("u0") && !s.acked.contains("u9"));
+        assert!(s.acked.contains("u10") && s.acked.contains(&format!("u{}", REMEMBERED_ACKS + 9)));
+    }
+
+    #[test]
+    fn the_log_stamps_and_bounds_events() {
+        let mut s = State::default();
+        for i in 0..MAX_EVENTS + 5 {
+            s.log(json!({"type": "HEARTBEAT", "n": i}));
+        }
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        assert_eq!(s.events[0]["n"], 5);
+        assert!(s.events[0]["received"].is_string());
+    }
+}
