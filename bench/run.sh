@@ -22,3 +22,6 @@ python bench/soak.py --executes 10000 --stream-seconds 90
 echo
 echo "## python bench/big_cluster.py --agents 1000 --tasks 10 --rounds 5"
 python bench/big_cluster.py --agents 1000 --tasks 10 --rounds 5
+echo
+echo "## python bench/event_flood.py --events 20000 --tasks 2000 --rounds 3"
+python bench/event_flood.py --events 20000 --tasks 2000 --rounds 3

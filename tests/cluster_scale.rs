@@ -16,6 +16,8 @@ async fn running_simulated_containers_hold_no_files() {
     let mut h = Harness::new();
     h.ok("SUBSCRIBE name=scale user=root\nOFFERS wait=20s")
         .await;
+    // The jq worker's pipes are the engine's, not the containers': start it first.
+    h.ok("1 + 1").await;
     let before = open_fds();
     let tasks: Vec<String> = (0..60)
         .map(|i| {

@@ -4,7 +4,7 @@
 use super::election::Role;
 use super::operator::{agent_metrics, master_metrics, version_info};
 use super::reply;
-use super::resources::Resources;
+use super::resources::{Resources, Seq};
 use super::runtime::Shared;
 use super::state::{
     Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM, MESOS_VERSION,
@@ -12,117 +12,199 @@ use super::state::{
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-fn attributes(a: &Agent) -> Value {
+/// A map with the keys of `pairs`; a repeated key keeps its first place and last value,
+/// as inserting into a `Map` does.
+fn pairs_map(pairs: &[(String, String)]) -> Value {
     let mut o = Map::new();
-    for (k, v) in &a.attributes {
+    for (k, v) in pairs {
         o.insert(k.clone(), json!(v));
     }
     Value::Object(o)
 }
 
 fn flags(m: &Master) -> Value {
-    let mut o = Map::new();
-    for (k, v) in &m.settings.flags {
-        o.insert(k.clone(), json!(v));
+    pairs_map(&m.settings.flags)
+}
+
+/// The legacy form of a task, borrowing its statuses.
+struct TaskLegacy<'a>(&'a Task);
+
+impl Serialize for TaskLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Status<'a>(&'a Value);
+        impl Serialize for Status<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let st = self.0;
+                let mut o = s.serialize_map(None)?;
+                o.serialize_entry("state", &st["state"])?;
+                o.serialize_entry("timestamp", &st["timestamp"])?;
+                if let Some(c) = st.get("container_status") {
+                    o.serialize_entry("container_status", c)?;
+                }
+                o.end()
+            }
+        }
+        let t = self.0;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("id", &t.task_id)?;
+        o.serialize_entry("name", &t.name)?;
+        o.serialize_entry("framework_id", &t.framework_id)?;
+        o.serialize_entry("executor_id", "")?;
+        o.serialize_entry("slave_id", &t.agent_id)?;
+        o.serialize_entry("state", &t.state)?;
+        o.serialize_entry("resources", &t.resources.legacy())?;
+        o.serialize_entry("role", "*")?;
+        o.serialize_entry("statuses", &Seq(|| t.statuses.iter().map(Status)))?;
+        for key in ["container", "discovery", "labels"] {
+            if let Some(v) = t.info.get(key) {
+                o.serialize_entry(key, v)?;
+            }
+        }
+        o.end()
     }
-    Value::Object(o)
 }
 
 pub fn task_legacy(t: &Task) -> Value {
-    let statuses: Vec<Value> = t
-        .statuses
-        .iter()
-        .map(|s| {
-            let mut o = json!({"state": s["state"], "timestamp": s["timestamp"]});
-            if let Some(c) = s.get("container_status") {
-                o["container_status"] = c.clone();
-            }
-            o
-        })
-        .collect();
-    let mut o = json!({
-        "id": t.task_id,
-        "name": t.name,
-        "framework_id": t.framework_id,
-        "executor_id": "",
-        "slave_id": t.agent_id,
-        "state": t.state,
-        "resources": t.resources.to_legacy(),
-        "role": "*",
-        "statuses": statuses
-    });
-    for key in ["container", "discovery", "labels"] {
-        if let Some(v) = t.info.get(key) {
-            o[key] = v.clone();
-        }
-    }
-    o
+    serde_json::to_value(TaskLegacy(t)).unwrap_or(Value::Null)
 }
 
-fn offer_legacy(o: &Offer) -> Value {
-    json!({"id": o.id, "framework_id": o.framework_id, "slave_id": o.agent_id, "resources": o.resources.to_legacy()})
+struct OfferLegacy<'a>(&'a Offer);
+
+impl Serialize for OfferLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let offer = self.0;
+        let mut o = s.serialize_map(Some(4))?;
+        o.serialize_entry("id", &offer.id)?;
+        o.serialize_entry("framework_id", &offer.framework_id)?;
+        o.serialize_entry("slave_id", &offer.agent_id)?;
+        o.serialize_entry("resources", &offer.resources.legacy())?;
+        o.end()
+    }
+}
+
+struct FrameworkLegacy<'a> {
+    m: &'a Master,
+    f: &'a Framework,
+}
+
+impl Serialize for FrameworkLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, f) = (self.m, self.f);
+        let used = f
+            .tasks
+            .iter()
+            .filter(|t| !t.is_terminal())
+            .fold(Resources::default(), |acc, t| acc.plus(&t.resources));
+        let offered = m.offered_to(&f.id);
+        let info = &f.info;
+        let empty = Value::String(String::new());
+        let get = |k: &str| info.get(k).unwrap_or(&empty);
+        let capabilities = || {
+            info.get("capabilities")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.get("type"))
+        };
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("id", &f.id)?;
+        o.serialize_entry("name", get("name"))?;
+        o.serialize_entry("user", get("user"))?;
+        o.serialize_entry("hostname", get("hostname"))?;
+        o.serialize_entry("webui_url", get("webui_url"))?;
+        o.serialize_entry("principal", info.get("principal").unwrap_or(&Value::Null))?;
+        o.serialize_entry("capabilities", &Seq(capabilities))?;
+        o.serialize_entry("active", &f.active)?;
+        o.serialize_entry("connected", &f.connected())?;
+        o.serialize_entry("recovered", &false)?;
+        o.serialize_entry("role", &f.role())?;
+        match info.get("roles") {
+            Some(roles) => o.serialize_entry("roles", roles)?,
+            None => o.serialize_entry("roles", &[f.role()])?,
+        }
+        o.serialize_entry("failover_timeout", &f.failover_timeout())?;
+        o.serialize_entry(
+            "checkpoint",
+            info.get("checkpoint").unwrap_or(&Value::Bool(false)),
+        )?;
+        o.serialize_entry("registered_time", &f.registered_time)?;
+        o.serialize_entry("reregistered_time", &f.reregistered_time)?;
+        o.serialize_entry("unregistered_time", &f.unregistered_time.unwrap_or(0.0))?;
+        o.serialize_entry("resources", &used.plus(&offered).legacy())?;
+        o.serialize_entry("used_resources", &used.legacy())?;
+        o.serialize_entry("offered_resources", &offered.legacy())?;
+        o.serialize_entry("tasks", &Seq(|| f.tasks.iter().map(TaskLegacy)))?;
+        o.serialize_entry(
+            "completed_tasks",
+            &Seq(|| f.completed_tasks.iter().map(TaskLegacy)),
+        )?;
+        o.serialize_entry(
+            "unreachable_tasks",
+            &Seq(|| f.unreachable_tasks.iter().map(TaskLegacy)),
+        )?;
+        o.serialize_entry(
+            "offers",
+            &Seq(|| {
+                m.offers
+                    .iter()
+                    .filter(|o| o.framework_id == f.id)
+                    .map(OfferLegacy)
+            }),
+        )?;
+        o.serialize_entry("executors", &[(); 0])?;
+        o.end()
+    }
 }
 
 fn framework_legacy(m: &Master, f: &Framework) -> Value {
-    let used = f
-        .tasks
-        .iter()
-        .filter(|t| !t.is_terminal())
-        .fold(Resources::default(), |acc, t| acc.plus(&t.resources));
-    let offered = m.offered_to(&f.id);
-    let info = &f.info;
-    let get = |k: &str, default: Value| info.get(k).cloned().unwrap_or(default);
-    json!({
-        "id": f.id,
-        "name": get("name", json!("")),
-        "user": get("user", json!("")),
-        "hostname": get("hostname", json!("")),
-        "webui_url": get("webui_url", json!("")),
-        "principal": get("principal", Value::Null),
-        "capabilities": info.get("capabilities").and_then(Value::as_array).map(|c| c.iter().filter_map(|x| x.get("type").cloned()).collect::<Vec<_>>()).unwrap_or_default(),
-        "active": f.active,
-        "connected": f.connected(),
-        "recovered": false,
-        "role": f.role(),
-        "roles": get("roles", json!([f.role()])),
-        "failover_timeout": f.failover_timeout(),
-        "checkpoint": get("checkpoint", json!(false)),
-        "registered_time": f.registered_time,
-        "reregistered_time": f.reregistered_time,
-        "unregistered_time": f.unregistered_time.unwrap_or(0.0),
-        "resources": used.plus(&offered).to_legacy(),
-        "used_resources": used.to_legacy(),
-        "offered_resources": offered.to_legacy(),
-        "tasks": f.tasks.iter().map(task_legacy).collect::<Vec<_>>(),
-        "completed_tasks": f.completed_tasks.iter().map(task_legacy).collect::<Vec<_>>(),
-        "unreachable_tasks": f.unreachable_tasks.iter().map(task_legacy).collect::<Vec<_>>(),
-        "offers": m.offers.iter().filter(|o| o.framework_id == f.id).map(offer_legacy).collect::<Vec<_>>(),
-        "executors": []
-    })
+    serde_json::to_value(FrameworkLegacy { m, f }).unwrap_or(Value::Null)
+}
+
+struct AgentLegacy<'a> {
+    m: &'a Master,
+    a: &'a Agent,
+    offered: &'a Resources,
+}
+
+impl Serialize for AgentLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.a;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("id", &a.id)?;
+        o.serialize_entry("pid", &a.pid(self.m.settings.ip))?;
+        o.serialize_entry("hostname", &a.hostname)?;
+        o.serialize_entry("port", &a.port)?;
+        o.serialize_entry("registered_time", &a.registered_time)?;
+        o.serialize_entry("resources", &a.total.legacy())?;
+        o.serialize_entry("used_resources", &a.used.legacy())?;
+        o.serialize_entry("offered_resources", &self.offered.legacy())?;
+        o.serialize_entry("reserved_resources", &Map::new())?;
+        o.serialize_entry("unreserved_resources", &a.total.legacy())?;
+        o.serialize_entry("attributes", &pairs_map(&a.attributes))?;
+        o.serialize_entry("active", &a.active)?;
+        o.serialize_entry("deactivated", &false)?;
+        o.serialize_entry("version", MESOS_VERSION)?;
+        o.serialize_entry(
+            "capabilities",
+            &["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
+        )?;
+        o.end()
+    }
 }
 
 fn agent_legacy(m: &Master, a: &Agent) -> Value {
-    json!({
-        "id": a.id,
-        "pid": a.pid(m.settings.ip),
-        "hostname": a.hostname,
-        "port": a.port,
-        "registered_time": a.registered_time,
-        "resources": a.total.to_legacy(),
-        "used_resources": a.used.to_legacy(),
-        "offered_resources": m.offered_on(&a.id).to_legacy(),
-        "reserved_resources": {},
-        "unreserved_resources": a.total.to_legacy(),
-        "attributes": attributes(a),
-        "active": a.active,
-        "deactivated": false,
-        "version": MESOS_VERSION,
-        "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]
+    let offered = m.offered_on(&a.id);
+    serde_json::to_value(AgentLegacy {
+        m,
+        a,
+        offered: &offered,
     })
+    .unwrap_or(Value::Null)
 }
 
 fn build_fields(o: &mut Map<String, Value>) {
@@ -135,54 +217,63 @@ fn build_fields(o: &mut Map<String, Value>) {
     }
 }
 
-pub fn master_state(m: &Master) -> Value {
-    let mut o = Map::new();
-    o.insert("version".into(), json!(MESOS_VERSION));
-    build_fields(&mut o);
-    o.insert("start_time".into(), json!(m.settings.start_time));
-    o.insert("elected_time".into(), json!(m.settings.start_time));
-    o.insert("id".into(), json!(m.master_id()));
-    o.insert("pid".into(), json!(m.pid()));
-    o.insert("hostname".into(), json!(m.settings.hostname));
-    o.insert(
-        "activated_slaves".into(),
-        json!(m.agents.iter().filter(|a| a.active).count()),
-    );
-    o.insert("deactivated_slaves".into(), json!(0));
-    o.insert(
-        "unreachable_slaves".into(),
-        json!(m.unreachable_agents.len()),
-    );
-    o.insert("leader".into(), json!(m.pid()));
-    o.insert("leader_info".into(), m.master_info());
-    o.insert("flags".into(), flags(m));
-    o.insert(
-        "slaves".into(),
-        json!(m
-            .agents
-            .iter()
-            .map(|a| agent_legacy(m, a))
-            .collect::<Vec<_>>()),
-    );
-    o.insert(
-        "frameworks".into(),
-        json!(m
-            .frameworks
-            .iter()
-            .map(|f| framework_legacy(m, f))
-            .collect::<Vec<_>>()),
-    );
-    o.insert(
-        "completed_frameworks".into(),
-        json!(m
-            .completed_frameworks
-            .iter()
-            .map(|f| framework_legacy(m, f))
-            .collect::<Vec<_>>()),
-    );
-    o.insert("orphan_tasks".into(), json!([]));
-    o.insert("unregistered_frameworks".into(), json!([]));
-    Value::Object(o)
+/// `/master/state`, written straight from the state (tens of MB on a big cluster).
+pub struct MasterState<'a>(pub &'a Master);
+
+impl Serialize for MasterState<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let offered = m.offered_by_agent();
+        let none = Resources::default();
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("version", MESOS_VERSION)?;
+        if let Value::Object(v) = version_info() {
+            for (k, val) in &v {
+                if k != "version" {
+                    o.serialize_entry(k, val)?;
+                }
+            }
+        }
+        o.serialize_entry("start_time", &m.settings.start_time)?;
+        o.serialize_entry("elected_time", &m.settings.start_time)?;
+        o.serialize_entry("id", m.master_id())?;
+        o.serialize_entry("pid", &m.pid())?;
+        o.serialize_entry("hostname", &m.settings.hostname)?;
+        o.serialize_entry(
+            "activated_slaves",
+            &m.agents.iter().filter(|a| a.active).count(),
+        )?;
+        o.serialize_entry("deactivated_slaves", &0)?;
+        o.serialize_entry("unreachable_slaves", &m.unreachable_agents.len())?;
+        o.serialize_entry("leader", &m.pid())?;
+        o.serialize_entry("leader_info", &m.master_info())?;
+        o.serialize_entry("flags", &flags(m))?;
+        o.serialize_entry(
+            "slaves",
+            &Seq(|| {
+                m.agents.iter().map(|a| AgentLegacy {
+                    m,
+                    a,
+                    offered: offered.get(a.id.as_str()).unwrap_or(&none),
+                })
+            }),
+        )?;
+        o.serialize_entry(
+            "frameworks",
+            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy { m, f })),
+        )?;
+        o.serialize_entry(
+            "completed_frameworks",
+            &Seq(|| {
+                m.completed_frameworks
+                    .iter()
+                    .map(|f| FrameworkLegacy { m, f })
+            }),
+        )?;
+        o.serialize_entry("orphan_tasks", &[(); 0])?;
+        o.serialize_entry("unregistered_frameworks", &[(); 0])?;
+        o.end()
+    }
 }
 
 const STATES: &[&str] = &[
@@ -206,7 +297,7 @@ fn counts<'a>(o: &mut Value, tasks: impl Iterator<Item = &'a Task>) {
 }
 
 pub async fn master_state_handler(State(shared): State<Arc<Shared>>) -> Response {
-    reply::json(&master_state(&shared.lock()))
+    reply::json_of(&MasterState(&shared.lock()))
 }
 
 pub async fn state_summary(State(shared): State<Arc<Shared>>) -> Response {
@@ -475,7 +566,7 @@ pub fn agent_state(m: &Master, a: &Agent) -> Value {
     o.insert("resources".into(), a.total.to_legacy());
     o.insert("reserved_resources".into(), json!({}));
     o.insert("unreserved_resources".into(), a.total.to_legacy());
-    o.insert("attributes".into(), attributes(a));
+    o.insert("attributes".into(), pairs_map(&a.attributes));
     o.insert("master_hostname".into(), json!(m.settings.hostname));
     o.insert("flags".into(), flags(m));
     o.insert(

@@ -9,6 +9,8 @@ mod election;
 mod executor;
 mod files;
 pub mod ids;
+#[cfg(test)]
+mod json_equivalence;
 mod legacy;
 mod operator;
 mod reply;

@@ -4,268 +4,500 @@
 
 use super::files;
 use super::reply;
-use super::resources::Resources;
+use super::resources::{Resources, Seq};
 use super::runtime::Shared;
 use super::state::{
-    now_secs, time_info, Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM,
-    MESOS_VERSION,
+    now_secs, Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM, MESOS_VERSION,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 fn id(v: &str) -> Value {
     json!({ "value": v })
 }
 
-/// Mesos leaves empty repeated fields out of its JSON; so do we.
-fn put_list(o: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
+/// Leaves an empty list out, as Mesos does (for the small views still built as `Value`s).
+fn put_values(o: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
     if !items.is_empty() {
         o.insert(key.to_string(), Value::Array(items));
     }
 }
 
-pub fn attributes_v1(attrs: &[(String, String)]) -> Value {
-    Value::Array(
-        attrs
-            .iter()
-            .map(|(k, v)| json!({"name": k, "type": "TEXT", "text": {"value": v}}))
-            .collect(),
-    )
+/// Mesos's id message, `{"value": ...}`.
+struct Id<'a>(&'a str);
+
+impl Serialize for Id<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_map(Some(1))?;
+        o.serialize_entry("value", self.0)?;
+        o.end()
+    }
+}
+
+/// `TimeInfo`: seconds as `{"nanoseconds": ...}`.
+struct TimeInfo(f64);
+
+impl Serialize for TimeInfo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_map(Some(1))?;
+        o.serialize_entry("nanoseconds", &((self.0 * 1e9) as i64))?;
+        o.end()
+    }
+}
+
+/// Mesos leaves empty repeated fields out of its JSON; so do we. `items` is called twice
+/// (to look for a first item, then to write them all), so nothing is collected.
+fn put_list<M, F, I>(o: &mut M, key: &str, items: F) -> Result<(), M::Error>
+where
+    M: SerializeMap,
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    if items().into_iter().next().is_some() {
+        o.serialize_entry(key, &Seq(items))?;
+    }
+    Ok(())
+}
+
+/// A view's `Value`, for the events that carry one. Serializing a view into a `Value`
+/// cannot fail: every key is a string.
+fn to_value(view: impl Serialize) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+struct Attributes<'a>(&'a [(String, String)]);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Attribute<'a>(&'a str, &'a str);
+        impl Serialize for Attribute<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(Some(3))?;
+                o.serialize_entry("name", self.0)?;
+                o.serialize_entry("type", "TEXT")?;
+                o.serialize_entry("text", &Id(self.1))?;
+                o.end()
+            }
+        }
+        s.collect_seq(self.0.iter().map(|(k, v)| Attribute(k, v)))
+    }
+}
+
+struct AgentInfo<'a>(&'a Agent);
+
+impl Serialize for AgentInfo<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut o = s.serialize_map(Some(5))?;
+        o.serialize_entry("id", &Id(&a.id))?;
+        o.serialize_entry("hostname", &a.hostname)?;
+        o.serialize_entry("port", &a.port)?;
+        o.serialize_entry("resources", &a.total.v1())?;
+        o.serialize_entry("attributes", &Attributes(&a.attributes))?;
+        o.end()
+    }
 }
 
 pub fn agent_info_v1(a: &Agent) -> Value {
-    json!({
-        "id": id(&a.id),
-        "hostname": a.hostname,
-        "port": a.port,
-        "resources": a.total.to_v1(),
-        "attributes": attributes_v1(&a.attributes)
-    })
+    to_value(AgentInfo(a))
+}
+
+/// One agent of GET_AGENTS, with what is offered on it (found once for all agents).
+struct AgentV1<'a> {
+    m: &'a Master,
+    a: &'a Agent,
+    offered: &'a Resources,
+}
+
+impl Serialize for AgentV1<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Capability(&'static str);
+        impl Serialize for Capability {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(Some(1))?;
+                o.serialize_entry("type", self.0)?;
+                o.end()
+            }
+        }
+        let a = self.a;
+        let mut o = s.serialize_map(Some(10))?;
+        o.serialize_entry("agent_info", &AgentInfo(a))?;
+        o.serialize_entry("active", &a.active)?;
+        o.serialize_entry("deactivated", &false)?;
+        o.serialize_entry("version", MESOS_VERSION)?;
+        o.serialize_entry("pid", &a.pid(self.m.settings.ip))?;
+        o.serialize_entry("registered_time", &TimeInfo(a.registered_time))?;
+        o.serialize_entry("total_resources", &a.total.v1())?;
+        o.serialize_entry("allocated_resources", &a.used.v1())?;
+        o.serialize_entry("offered_resources", &self.offered.v1())?;
+        o.serialize_entry(
+            "capabilities",
+            &[
+                Capability("MULTI_ROLE"),
+                Capability("HIERARCHICAL_ROLE"),
+                Capability("RESERVATION_REFINEMENT"),
+            ],
+        )?;
+        o.end()
+    }
 }
 
 pub fn agent_v1(m: &Master, a: &Agent) -> Value {
-    json!({
-        "agent_info": agent_info_v1(a),
-        "active": a.active,
-        "deactivated": false,
-        "version": MESOS_VERSION,
-        "pid": a.pid(m.settings.ip),
-        "registered_time": time_info(a.registered_time),
-        "total_resources": a.total.to_v1(),
-        "allocated_resources": a.used.to_v1(),
-        "offered_resources": m.offered_on(&a.id).to_v1(),
-        "capabilities": [{"type": "MULTI_ROLE"}, {"type": "HIERARCHICAL_ROLE"}, {"type": "RESERVATION_REFINEMENT"}]
+    to_value(AgentV1 {
+        m,
+        a,
+        offered: &m.offered_on(&a.id),
     })
+}
+
+struct OfferV1<'a> {
+    m: &'a Master,
+    o: &'a Offer,
+    /// The agent it is on (None if it is gone).
+    agent: Option<&'a Agent>,
+}
+
+impl Serialize for OfferV1<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Url<'a> {
+            scheme: &'a str,
+            hostname: &'a str,
+            ip: String,
+            port: u16,
+        }
+        impl Serialize for Url<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Address<'a>(&'a Url<'a>);
+                impl Serialize for Address<'_> {
+                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let mut o = s.serialize_map(Some(3))?;
+                        o.serialize_entry("hostname", self.0.hostname)?;
+                        o.serialize_entry("ip", &self.0.ip)?;
+                        o.serialize_entry("port", &self.0.port)?;
+                        o.end()
+                    }
+                }
+                let mut o = s.serialize_map(Some(3))?;
+                o.serialize_entry("scheme", self.scheme)?;
+                o.serialize_entry("address", &Address(self))?;
+                o.serialize_entry("path", "/slave(1)")?;
+                o.end()
+            }
+        }
+        let (m, offer) = (self.m, self.o);
+        let (hostname, port, attributes): (&str, u16, &[(String, String)]) = match self.agent {
+            Some(a) => (&a.hostname, a.port, &a.attributes),
+            None => (&m.settings.hostname, 0, &[]),
+        };
+        let mut o = s.serialize_map(Some(8))?;
+        o.serialize_entry("id", &Id(&offer.id))?;
+        o.serialize_entry("framework_id", &Id(&offer.framework_id))?;
+        o.serialize_entry("agent_id", &Id(&offer.agent_id))?;
+        o.serialize_entry("hostname", hostname)?;
+        let url = Url {
+            scheme: m.settings.scheme,
+            hostname,
+            ip: m.settings.ip.to_string(),
+            port,
+        };
+        o.serialize_entry("url", &url)?;
+        o.serialize_entry("resources", &offer.resources.v1())?;
+        o.serialize_entry("attributes", &Attributes(attributes))?;
+        o.end()
+    }
 }
 
 pub fn offer_v1(m: &Master, o: &Offer) -> Value {
-    let (hostname, port, attributes) = match m.agent(&o.agent_id) {
-        Some(a) => (a.hostname.clone(), a.port, attributes_v1(&a.attributes)),
-        None => (m.settings.hostname.clone(), 0, json!([])),
-    };
-    json!({
-        "id": id(&o.id),
-        "framework_id": id(&o.framework_id),
-        "agent_id": id(&o.agent_id),
-        "hostname": hostname,
-        "url": {
-            "scheme": m.settings.scheme,
-            "address": {"hostname": hostname, "ip": m.settings.ip.to_string(), "port": port},
-            "path": "/slave(1)"
-        },
-        "resources": o.resources.to_v1(),
-        "attributes": attributes
+    to_value(OfferV1 {
+        m,
+        o,
+        agent: m.agent(&o.agent_id),
     })
+}
+
+/// Agents by id, for views that look one up per offer or per task.
+fn agents_by_id(m: &Master) -> HashMap<&str, &Agent> {
+    m.agents.iter().map(|a| (a.id.as_str(), a)).collect()
+}
+
+struct FrameworkV1<'a> {
+    m: &'a Master,
+    f: &'a Framework,
+    agents: &'a HashMap<&'a str, &'a Agent>,
+}
+
+impl Serialize for FrameworkV1<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, f) = (self.m, self.f);
+        let used = f
+            .tasks
+            .iter()
+            .filter(|t| !t.is_terminal())
+            .fold(Resources::default(), |acc, t| acc.plus(&t.resources));
+        let offered = m.offered_to(&f.id);
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("framework_info", &f.info)?;
+        o.serialize_entry("active", &f.active)?;
+        o.serialize_entry("connected", &f.connected())?;
+        o.serialize_entry("recovered", &false)?;
+        o.serialize_entry("registered_time", &TimeInfo(f.registered_time))?;
+        if let Some(t) = f.reregistered_time {
+            o.serialize_entry("reregistered_time", &TimeInfo(t))?;
+        }
+        if let Some(t) = f.unregistered_time {
+            o.serialize_entry("unregistered_time", &TimeInfo(t))?;
+        }
+        put_list(&mut o, "offers", || {
+            m.offers
+                .iter()
+                .filter(|o| o.framework_id == f.id)
+                .map(|o| OfferV1 {
+                    m,
+                    o,
+                    agent: self.agents.get(o.agent_id.as_str()).copied(),
+                })
+        })?;
+        if !used.v1_is_empty() {
+            o.serialize_entry("allocated_resources", &used.v1())?;
+        }
+        if !offered.v1_is_empty() {
+            o.serialize_entry("offered_resources", &offered.v1())?;
+        }
+        o.end()
+    }
 }
 
 pub fn framework_v1(m: &Master, f: &Framework) -> Value {
-    let offers: Vec<Value> = m
-        .offers
-        .iter()
-        .filter(|o| o.framework_id == f.id)
-        .map(|o| offer_v1(m, o))
-        .collect();
-    let used = f
-        .tasks
-        .iter()
-        .filter(|t| !t.is_terminal())
-        .fold(Resources::default(), |acc, t| acc.plus(&t.resources));
-    let mut o = Map::new();
-    o.insert("framework_info".into(), f.info.clone());
-    o.insert("active".into(), json!(f.active));
-    o.insert("connected".into(), json!(f.connected()));
-    o.insert("recovered".into(), json!(false));
-    o.insert("registered_time".into(), time_info(f.registered_time));
-    if let Some(t) = f.reregistered_time {
-        o.insert("reregistered_time".into(), time_info(t));
+    to_value(FrameworkV1 {
+        m,
+        f,
+        agents: &agents_by_id(m),
+    })
+}
+
+/// A task in the v1 form, borrowing its statuses and TaskInfo fields.
+pub struct TaskV1<'a>(pub &'a Task);
+
+impl Serialize for TaskV1<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("name", &t.name)?;
+        o.serialize_entry("task_id", &Id(&t.task_id))?;
+        o.serialize_entry("framework_id", &Id(&t.framework_id))?;
+        o.serialize_entry("executor_id", &Id(&t.executor_id))?;
+        o.serialize_entry("agent_id", &Id(&t.agent_id))?;
+        o.serialize_entry("state", &t.state)?;
+        o.serialize_entry("resources", &t.resources.v1())?;
+        if !t.statuses.is_empty() {
+            o.serialize_entry("statuses", &t.statuses)?;
+        }
+        if let Some(s) = &t.acked_status {
+            o.serialize_entry("status_update_state", &s["state"])?;
+            o.serialize_entry("status_update_uuid", &s["uuid"])?;
+        }
+        for key in [
+            "container",
+            "command",
+            "labels",
+            "discovery",
+            "health_check",
+            "kill_policy",
+        ] {
+            if let Some(v) = t.info.get(key) {
+                o.serialize_entry(key, v)?;
+            }
+        }
+        o.end()
     }
-    if let Some(t) = f.unregistered_time {
-        o.insert("unregistered_time".into(), time_info(t));
-    }
-    put_list(&mut o, "offers", offers);
-    put_list(
-        &mut o,
-        "allocated_resources",
-        used.to_v1().as_array().cloned().unwrap_or_default(),
-    );
-    put_list(
-        &mut o,
-        "offered_resources",
-        m.offered_to(&f.id)
-            .to_v1()
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
-    );
-    Value::Object(o)
 }
 
 pub fn task_v1(t: &Task) -> Value {
-    let mut o = Map::new();
-    o.insert("name".into(), json!(t.name));
-    o.insert("task_id".into(), id(&t.task_id));
-    o.insert("framework_id".into(), id(&t.framework_id));
-    o.insert("executor_id".into(), id(&t.executor_id));
-    o.insert("agent_id".into(), id(&t.agent_id));
-    o.insert("state".into(), json!(t.state));
-    o.insert("resources".into(), t.resources.to_v1());
-    put_list(&mut o, "statuses", t.statuses.clone());
-    if let Some(s) = &t.acked_status {
-        o.insert("status_update_state".into(), s["state"].clone());
-        o.insert("status_update_uuid".into(), s["uuid"].clone());
-    }
-    for key in [
-        "container",
-        "command",
-        "labels",
-        "discovery",
-        "health_check",
-        "kill_policy",
-    ] {
-        if let Some(v) = t.info.get(key) {
-            o.insert(key.into(), v.clone());
-        }
-    }
-    Value::Object(o)
+    to_value(TaskV1(t))
 }
 
 /// The command executor Mesos would run for a task (its id is the task id).
-pub fn executor_info_v1(t: &Task) -> Value {
-    let resources = t.resources.plus(&Resources {
-        cpus: EXECUTOR_CPUS,
-        mem: EXECUTOR_MEM,
-        ..Resources::default()
-    });
-    json!({
-        "executor_id": id(&t.executor_id),
-        "framework_id": id(&t.framework_id),
-        "name": t.executor_name,
-        "source": t.task_id,
-        "type": "DEFAULT",
-        "command": {"shell": false, "value": "mesos-executor"},
-        "resources": resources.to_v1()
-    })
+struct ExecutorInfo<'a>(&'a Task);
+
+impl Serialize for ExecutorInfo<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Command;
+        impl Serialize for Command {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(Some(2))?;
+                o.serialize_entry("shell", &false)?;
+                o.serialize_entry("value", "mesos-executor")?;
+                o.end()
+            }
+        }
+        let t = self.0;
+        let resources = t.resources.plus(&Resources {
+            cpus: EXECUTOR_CPUS,
+            mem: EXECUTOR_MEM,
+            ..Resources::default()
+        });
+        let mut o = s.serialize_map(Some(7))?;
+        o.serialize_entry("executor_id", &Id(&t.executor_id))?;
+        o.serialize_entry("framework_id", &Id(&t.framework_id))?;
+        o.serialize_entry("name", &t.executor_name)?;
+        o.serialize_entry("source", &t.task_id)?;
+        o.serialize_entry("type", "DEFAULT")?;
+        o.serialize_entry("command", &Command)?;
+        o.serialize_entry("resources", &resources.v1())?;
+        o.end()
+    }
 }
 
-pub fn get_tasks(m: &Master) -> Value {
-    let mut o = Map::new();
-    let active: Vec<Value> = m
-        .frameworks
-        .iter()
-        .flat_map(|f| f.tasks.iter())
-        .map(task_v1)
-        .collect();
-    let completed: Vec<Value> = m
-        .frameworks
-        .iter()
-        .chain(m.completed_frameworks.iter())
-        .flat_map(|f| f.completed_tasks.iter())
-        .map(task_v1)
-        .collect();
-    let unreachable: Vec<Value> = m
-        .frameworks
-        .iter()
-        .flat_map(|f| f.unreachable_tasks.iter())
-        .map(task_v1)
-        .collect();
-    put_list(&mut o, "tasks", active);
-    put_list(&mut o, "completed_tasks", completed);
-    put_list(&mut o, "unreachable_tasks", unreachable);
-    Value::Object(o)
+pub fn executor_info_v1(t: &Task) -> Value {
+    to_value(ExecutorInfo(t))
+}
+
+/// An executor of GET_EXECUTORS (master: with its agent) or of an agent's GET_EXECUTORS.
+struct Executor<'a> {
+    task: &'a Task,
+    with_agent: bool,
+}
+
+impl Serialize for Executor<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("executor_info", &ExecutorInfo(self.task))?;
+        if self.with_agent {
+            o.serialize_entry("agent_id", &Id(&self.task.agent_id))?;
+        }
+        o.end()
+    }
+}
+
+/// GET_TASKS: active tasks, then completed ones (of removed frameworks too), then the
+/// unreachable ones.
+pub struct GetTasks<'a>(pub &'a Master);
+
+impl Serialize for GetTasks<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut o = s.serialize_map(None)?;
+        put_list(&mut o, "tasks", || {
+            m.frameworks.iter().flat_map(|f| f.tasks.iter()).map(TaskV1)
+        })?;
+        put_list(&mut o, "completed_tasks", || {
+            m.frameworks
+                .iter()
+                .chain(m.completed_frameworks.iter())
+                .flat_map(|f| f.completed_tasks.iter())
+                .map(TaskV1)
+        })?;
+        put_list(&mut o, "unreachable_tasks", || {
+            m.frameworks
+                .iter()
+                .flat_map(|f| f.unreachable_tasks.iter())
+                .map(TaskV1)
+        })?;
+        o.end()
+    }
 }
 
 /// Tasks of a task group share one executor: keep the first task of each executor run.
+/// One pass with a set: a big cluster has one executor per task, so a list scan per task
+/// was quadratic.
 pub fn one_per_executor<'a>(tasks: impl Iterator<Item = &'a Task>) -> Vec<&'a Task> {
-    let mut seen: Vec<(&str, &str, &str)> = Vec::new();
-    let mut out = Vec::new();
-    for t in tasks {
-        let key = (
-            t.framework_id.as_str(),
-            t.executor_id.as_str(),
-            t.container_id.as_str(),
+    let mut seen: HashSet<(&str, &str, &str)> = HashSet::new();
+    tasks
+        .filter(|t| {
+            seen.insert((
+                t.framework_id.as_str(),
+                t.executor_id.as_str(),
+                t.container_id.as_str(),
+            ))
+        })
+        .collect()
+}
+
+pub struct GetExecutors<'a>(pub &'a Master);
+
+impl Serialize for GetExecutors<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let executors = one_per_executor(
+            m.frameworks
+                .iter()
+                .flat_map(|f| f.tasks.iter())
+                .filter(|t| !t.is_terminal()),
         );
-        if !seen.contains(&key) {
-            seen.push(key);
-            out.push(t);
-        }
+        let mut o = s.serialize_map(None)?;
+        put_list(&mut o, "executors", || {
+            executors.iter().map(|&task| Executor {
+                task,
+                with_agent: true,
+            })
+        })?;
+        o.end()
     }
-    out
 }
 
-pub fn get_executors(m: &Master) -> Value {
-    let mut o = Map::new();
-    let executors: Vec<Value> = one_per_executor(
-        m.frameworks
-            .iter()
-            .flat_map(|f| f.tasks.iter())
-            .filter(|t| !t.is_terminal()),
-    )
-    .into_iter()
-    .map(|t| json!({"executor_info": executor_info_v1(t), "agent_id": id(&t.agent_id)}))
-    .collect();
-    put_list(&mut o, "executors", executors);
-    Value::Object(o)
+pub struct GetFrameworks<'a>(pub &'a Master);
+
+impl Serialize for GetFrameworks<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let agents = agents_by_id(m);
+        let view = |f| FrameworkV1 {
+            m,
+            f,
+            agents: &agents,
+        };
+        let mut o = s.serialize_map(None)?;
+        put_list(&mut o, "frameworks", || m.frameworks.iter().map(view))?;
+        put_list(&mut o, "completed_frameworks", || {
+            m.completed_frameworks.iter().map(view)
+        })?;
+        o.end()
+    }
 }
 
-pub fn get_frameworks(m: &Master) -> Value {
-    let mut o = Map::new();
-    put_list(
-        &mut o,
-        "frameworks",
-        m.frameworks.iter().map(|f| framework_v1(m, f)).collect(),
-    );
-    put_list(
-        &mut o,
-        "completed_frameworks",
-        m.completed_frameworks
-            .iter()
-            .map(|f| framework_v1(m, f))
-            .collect(),
-    );
-    Value::Object(o)
+pub struct GetAgents<'a>(pub &'a Master);
+
+impl Serialize for GetAgents<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let offered = m.offered_by_agent();
+        let none = Resources::default();
+        let mut o = s.serialize_map(None)?;
+        put_list(&mut o, "agents", || {
+            m.agents.iter().map(|a| AgentV1 {
+                m,
+                a,
+                offered: offered.get(a.id.as_str()).unwrap_or(&none),
+            })
+        })?;
+        o.end()
+    }
 }
 
-pub fn get_agents(m: &Master) -> Value {
-    let mut o = Map::new();
-    put_list(
-        &mut o,
-        "agents",
-        m.agents.iter().map(|a| agent_v1(m, a)).collect(),
-    );
-    Value::Object(o)
+pub struct GetState<'a>(pub &'a Master);
+
+impl Serialize for GetState<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut o = s.serialize_map(Some(4))?;
+        o.serialize_entry("get_tasks", &GetTasks(m))?;
+        o.serialize_entry("get_executors", &GetExecutors(m))?;
+        o.serialize_entry("get_frameworks", &GetFrameworks(m))?;
+        o.serialize_entry("get_agents", &GetAgents(m))?;
+        o.end()
+    }
 }
 
+/// GET_STATE as a `Value`, for the operator SUBSCRIBED event.
 pub fn get_state(m: &Master) -> Value {
-    json!({
-        "get_tasks": get_tasks(m),
-        "get_executors": get_executors(m),
-        "get_frameworks": get_frameworks(m),
-        "get_agents": get_agents(m)
-    })
+    to_value(GetState(m))
 }
 
 pub fn version_info() -> Value {
@@ -423,11 +655,20 @@ pub fn flags_v1(flags: &[(String, String)]) -> Value {
     )
 }
 
-fn answer(kind: &str, body: Value) -> Response {
-    let mut o = Map::new();
-    o.insert("type".into(), json!(kind));
-    o.insert(kind.to_ascii_lowercase(), body);
-    reply::json(&Value::Object(o))
+fn answer(kind: &str, body: impl Serialize) -> Response {
+    struct Answer<'a, T> {
+        kind: &'a str,
+        body: T,
+    }
+    impl<T: Serialize> Serialize for Answer<'_, T> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut o = s.serialize_map(Some(2))?;
+            o.serialize_entry("type", self.kind)?;
+            o.serialize_entry(&self.kind.to_ascii_lowercase(), &self.body)?;
+            o.end()
+        }
+    }
+    reply::json_of(&Answer { kind, body })
 }
 
 fn metrics_v1(metrics: Vec<(String, f64)>) -> Value {
@@ -514,11 +755,12 @@ pub async fn master_api(
         "GET_VERSION" => answer(&kind, json!({"version_info": version_info()})),
         "GET_METRICS" => answer(&kind, metrics_v1(master_metrics(&m))),
         "GET_LOGGING_LEVEL" => answer(&kind, json!({"level": 0})),
-        "GET_STATE" => answer(&kind, get_state(&m)),
-        "GET_AGENTS" => answer(&kind, get_agents(&m)),
-        "GET_FRAMEWORKS" => answer(&kind, get_frameworks(&m)),
-        "GET_EXECUTORS" => answer(&kind, get_executors(&m)),
-        "GET_TASKS" => answer(&kind, get_tasks(&m)),
+        // Written straight from the state: a big cluster's answer is tens of MB.
+        "GET_STATE" => answer(&kind, GetState(&m)),
+        "GET_AGENTS" => answer(&kind, GetAgents(&m)),
+        "GET_FRAMEWORKS" => answer(&kind, GetFrameworks(&m)),
+        "GET_EXECUTORS" => answer(&kind, GetExecutors(&m)),
+        "GET_TASKS" => answer(&kind, GetTasks(&m)),
         "GET_ROLES" => {
             let mut roles: Vec<String> = m.frameworks.iter().map(Framework::role).collect();
             roles.sort();
@@ -657,7 +899,7 @@ fn tasks_on<'a>(m: &'a Master, a: &'a Agent) -> impl Iterator<Item = &'a Task> +
 
 pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
     let mut o = Map::new();
-    put_list(
+    put_values(
         &mut o,
         "launched_tasks",
         tasks_on(m, a)
@@ -665,7 +907,7 @@ pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
             .map(task_v1)
             .collect(),
     );
-    put_list(
+    put_values(
         &mut o,
         "terminated_tasks",
         tasks_on(m, a)
@@ -678,7 +920,7 @@ pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
 
 pub fn agent_executors(m: &Master, a: &Agent) -> Value {
     let mut o = Map::new();
-    put_list(
+    put_values(
         &mut o,
         "executors",
         one_per_executor(tasks_on(m, a).filter(|t| !t.is_terminal()))
@@ -686,7 +928,7 @@ pub fn agent_executors(m: &Master, a: &Agent) -> Value {
             .map(|t| json!({"executor_info": executor_info_v1(t)}))
             .collect(),
     );
-    put_list(
+    put_values(
         &mut o,
         "completed_executors",
         one_per_executor(tasks_on(m, a).filter(|t| t.is_terminal()))
@@ -705,7 +947,7 @@ pub fn agent_frameworks(m: &Master, a: &Agent) -> Value {
             .any(|t| t.agent_id == a.id)
     };
     let mut o = Map::new();
-    put_list(
+    put_values(
         &mut o,
         "frameworks",
         m.frameworks
@@ -714,7 +956,7 @@ pub fn agent_frameworks(m: &Master, a: &Agent) -> Value {
             .map(|f| json!({"framework_info": f.info}))
             .collect(),
     );
-    put_list(
+    put_values(
         &mut o,
         "completed_frameworks",
         m.completed_frameworks
@@ -745,7 +987,7 @@ pub fn agent_containers(m: &Master, a: &Agent) -> Value {
         })
         .collect();
     let mut o = Map::new();
-    put_list(&mut o, "containers", containers);
+    put_values(&mut o, "containers", containers);
     Value::Object(o)
 }
 

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -28,6 +29,20 @@ pub fn json(value: &Value) -> Response {
         value.to_string(),
     )
         .into_response()
+}
+
+/// A JSON answer written straight from a view, with no `Value` tree in between.
+pub fn json_of<T: Serialize + ?Sized>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
+        // Views only fail on non-string map keys, which they never write.
+        Err(e) => text(500, format!("Failed to serialize the answer: {e}")),
+    }
 }
 
 pub fn accepted() -> Response {

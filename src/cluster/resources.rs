@@ -1,7 +1,8 @@
 //! Resource arithmetic for offers and tasks (cpus, mem, disk, gpus scalars and port ranges),
 //! and their JSON forms: the v1 list of `Resource` messages and the legacy flat object.
 
-use serde_json::{json, Value};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 use std::fmt;
 
 /// Unreserved resources of one agent, offer or task.
@@ -187,40 +188,137 @@ impl Resources {
 
     /// The v1 form: a list of unreserved `Resource` messages.
     pub fn to_v1(&self) -> Value {
-        let mut out = Vec::new();
-        for (name, v) in [
-            ("cpus", self.cpus),
-            ("mem", self.mem),
-            ("disk", self.disk),
-            ("gpus", self.gpus),
-        ] {
-            if v > 0.0 {
-                out.push(
-                    json!({"name": name, "type": "SCALAR", "scalar": {"value": v}, "role": "*"}),
-                );
-            }
-        }
-        if !self.ports.is_empty() {
-            let range: Vec<Value> = self
-                .ports
-                .iter()
-                .map(|(b, e)| json!({"begin": b, "end": e}))
-                .collect();
-            out.push(
-                json!({"name": "ports", "type": "RANGES", "ranges": {"range": range}, "role": "*"}),
-            );
-        }
-        Value::Array(out)
+        serde_json::to_value(self.v1()).unwrap_or(Value::Null)
+    }
+
+    /// The v1 form as a view that serializes straight from these resources.
+    pub fn v1(&self) -> V1<'_> {
+        V1(self)
+    }
+
+    /// Whether the v1 form is an empty list (Mesos leaves such lists out).
+    pub fn v1_is_empty(&self) -> bool {
+        !self.scalars().any(|(_, v)| v > 0.0) && self.ports.is_empty()
     }
 
     /// The legacy form of `/master/state`: `{cpus, mem, disk, gpus, ports: "[a-b]"}`.
     pub fn to_legacy(&self) -> Value {
-        let mut o =
-            json!({"cpus": self.cpus, "mem": self.mem, "disk": self.disk, "gpus": self.gpus});
-        if !self.ports.is_empty() {
-            o["ports"] = Value::String(ranges_text(&self.ports));
+        serde_json::to_value(self.legacy()).unwrap_or(Value::Null)
+    }
+
+    pub fn legacy(&self) -> Legacy<'_> {
+        Legacy(self)
+    }
+
+    fn scalars(&self) -> impl Iterator<Item = (&'static str, f64)> {
+        [
+            ("cpus", self.cpus),
+            ("mem", self.mem),
+            ("disk", self.disk),
+            ("gpus", self.gpus),
+        ]
+        .into_iter()
+    }
+}
+
+/// `Resources` as the v1 list of `Resource` messages, written without building `Value`s
+/// (a big cluster's state has one per task, agent and executor).
+pub struct V1<'a>(&'a Resources);
+
+impl Serialize for V1<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Scalar(&'static str, f64);
+        impl Serialize for Scalar {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(Some(4))?;
+                o.serialize_entry("name", self.0)?;
+                o.serialize_entry("type", "SCALAR")?;
+                o.serialize_entry("scalar", &Value1(self.1))?;
+                o.serialize_entry("role", "*")?;
+                o.end()
+            }
         }
-        o
+        struct Value1(f64);
+        impl Serialize for Value1 {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(Some(1))?;
+                o.serialize_entry("value", &self.0)?;
+                o.end()
+            }
+        }
+        struct Ports<'a>(&'a [(u64, u64)]);
+        impl Serialize for Ports<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Range(u64, u64);
+                impl Serialize for Range {
+                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let mut o = s.serialize_map(Some(2))?;
+                        o.serialize_entry("begin", &self.0)?;
+                        o.serialize_entry("end", &self.1)?;
+                        o.end()
+                    }
+                }
+                struct Ranges<'a>(&'a [(u64, u64)]);
+                impl Serialize for Ranges<'_> {
+                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let mut o = s.serialize_map(Some(1))?;
+                        o.serialize_entry(
+                            "range",
+                            &Seq(|| self.0.iter().map(|&(b, e)| Range(b, e))),
+                        )?;
+                        o.end()
+                    }
+                }
+                let mut o = s.serialize_map(Some(4))?;
+                o.serialize_entry("name", "ports")?;
+                o.serialize_entry("type", "RANGES")?;
+                o.serialize_entry("ranges", &Ranges(self.0))?;
+                o.serialize_entry("role", "*")?;
+                o.end()
+            }
+        }
+        let r = self.0;
+        let mut list = s.serialize_seq(None)?;
+        for (name, v) in r.scalars() {
+            if v > 0.0 {
+                list.serialize_element(&Scalar(name, v))?;
+            }
+        }
+        if !r.ports.is_empty() {
+            list.serialize_element(&Ports(&r.ports))?;
+        }
+        list.end()
+    }
+}
+
+/// `Resources` in the flat legacy form.
+pub struct Legacy<'a>(&'a Resources);
+
+impl Serialize for Legacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut o = s.serialize_map(None)?;
+        for (name, v) in r.scalars() {
+            o.serialize_entry(name, &v)?;
+        }
+        if !r.ports.is_empty() {
+            o.serialize_entry("ports", &ranges_text(&r.ports))?;
+        }
+        o.end()
+    }
+}
+
+/// A JSON list written from an iterator made on demand, so views never collect `Vec`s.
+pub struct Seq<F>(pub F);
+
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
     }
 }
 
@@ -248,6 +346,7 @@ impl fmt::Display for Resources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn arithmetic_and_forms() {

@@ -9,6 +9,7 @@ use crate::display::table::{tables_bundle, Cell, Table};
 use crate::display::{self, Bundle, Format};
 use crate::engine::connect::{agent_url, mesos_error, scheme_of};
 use crate::engine::errors::{self, Kind};
+use crate::engine::session::{referenced_names, Variables};
 use crate::engine::{show_duration, Engine, Outcome};
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::{CellError, ExecuteContext};
@@ -173,35 +174,37 @@ impl Engine {
                 p.stream("stderr", &format!("{n}\n"));
             }
         }
-        let s = session.state();
-        self.set_session_vars(&s);
+        // Copied only when the session changed, and only what the variables show (not the
+        // whole session state): a WAIT during a flood of updates syncs on every wake-up.
+        if !session.changed_since_sync() {
+            return;
+        }
+        let vars = &mut self.vars;
+        session.with_state(|s| set_session_vars(vars, s, |_| true));
     }
 
-    fn set_session_vars(&mut self, s: &State) {
-        let fid = s
-            .framework_id
-            .as_ref()
-            .map(|f| json!({ "value": f }))
-            .unwrap_or(Value::Null);
-        self.vars.set("framework_id", fid);
-        self.vars.set(
-            "stream_id",
-            s.stream_id
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-        );
-        self.vars.set("offers", Value::Array(s.offers.clone()));
-        self.vars.set("tasks", Value::Array(s.tasks_in_order()));
-        self.vars
-            .set("events", Value::Array(s.events.iter().cloned().collect()));
-        self.vars.set(
-            "last_heartbeat",
-            s.last_heartbeat
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-        );
+    /// For WAIT: copies only the session variables `code` mentions, and only when the
+    /// session changed since `seen`. A condition on `$events` then never copies a big
+    /// `$tasks`, which held the session's lock and stalled the event stream meanwhile. The
+    /// next statement's `sync_session` still copies everything.
+    pub(crate) fn sync_session_for(
+        &mut self,
+        publisher: &Publisher,
+        code: &str,
+        seen: &mut Option<u64>,
+    ) {
+        let Some(session) = &self.session else { return };
+        for n in session.take_notices() {
+            publisher.stream("stderr", &format!("{n}\n"));
+        }
+        let version = Some(session.version());
+        if *seen == version {
+            return;
+        }
+        *seen = version;
+        let names = referenced_names(code);
+        let vars = &mut self.vars;
+        session.with_state(|s| set_session_vars(vars, s, |name| names.contains(&name)));
     }
 
     /// `SUBSCRIBE ...` by name, or its JSON body.
@@ -228,7 +231,7 @@ impl Engine {
         }
         let s = session.state();
         self.session = Some(session);
-        self.set_session_vars(&s);
+        set_session_vars(&mut self.vars, &s, |_| true);
         let fid = s.framework_id.clone().unwrap_or_default();
         let summary = json!({
             "framework_id": {"value": fid},
@@ -1090,4 +1093,33 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// The session's variables (`$framework_id`, `$offers`, `$tasks`, ...) from its state.
+fn set_session_vars(vars: &mut Variables, s: &State, wanted: impl Fn(&str) -> bool) {
+    if wanted("framework_id") {
+        let fid = s
+            .framework_id
+            .as_ref()
+            .map(|f| json!({ "value": f }))
+            .unwrap_or(Value::Null);
+        vars.set("framework_id", fid);
+    }
+    if wanted("stream_id") {
+        let sid = s.stream_id.clone().map(Value::String);
+        vars.set("stream_id", sid.unwrap_or(Value::Null));
+    }
+    if wanted("offers") {
+        vars.set("offers", Value::Array(s.offers.clone()));
+    }
+    if wanted("tasks") {
+        vars.set("tasks", Value::Array(s.tasks_in_order()));
+    }
+    if wanted("events") {
+        vars.set("events", Value::Array(s.events.iter().cloned().collect()));
+    }
+    if wanted("last_heartbeat") {
+        let hb = s.last_heartbeat.clone().map(Value::String);
+        vars.set("last_heartbeat", hb.unwrap_or(Value::Null));
+    }
 }

@@ -22,6 +22,7 @@ use connect::Connection;
 use errors::{jq_error, Kind};
 use serde_json::{json, Value};
 use session::Variables;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +33,8 @@ const WAIT_POLL: Duration = Duration::from_millis(50);
 
 /// The result of one statement.
 pub(crate) struct Outcome {
-    value: Value,
+    /// Shared with `$_` (and a bound name), so a big result is never copied.
+    value: Arc<Value>,
     /// Whether the statement shows its value when not bound.
     shows: bool,
     /// What produced the value (a call name or an HTTP path), for choosing its display.
@@ -45,7 +47,7 @@ pub(crate) struct Outcome {
 impl Outcome {
     pub(crate) fn shown(value: Value, hint: Option<String>) -> Self {
         Outcome {
-            value,
+            value: Arc::new(value),
             shows: true,
             hint,
             format: Format::Auto,
@@ -220,7 +222,8 @@ impl Engine {
                 "table" => outcome.format = Format::Table,
                 _ => {
                     let filter_pos = advance(at, stmt.source.split('|').next().unwrap_or(""));
-                    outcome.value = self.jq_one(filter, outcome.value, filter_pos, ctx).await?;
+                    let input = Arc::unwrap_or_clone(outcome.value);
+                    outcome.value = Arc::new(self.jq_one(filter, input, filter_pos, ctx).await?);
                     // The filtered value keeps its producer as a hint; the renderer falls
                     // back to the value's own shape when the hint no longer fits.
                     outcome.bundle = None;
@@ -228,9 +231,9 @@ impl Engine {
             }
         }
         self.ids.absorb(&outcome.value);
-        self.vars.set("_", outcome.value.clone());
+        self.vars.set_shared("_", outcome.value.clone());
         if let Some(name) = &stmt.bind {
-            self.vars.set(name, outcome.value.clone());
+            self.vars.set_shared(name, outcome.value.clone());
             outcome.shows = false;
         }
         Ok(Some(outcome))
@@ -244,11 +247,20 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<(), CellError> {
         let deadline = tokio::time::Instant::now() + limit;
+        let mut seen = None;
         loop {
-            self.sync_session(Some(&ctx.publisher));
+            let began = tokio::time::Instant::now();
+            self.sync_session_for(&ctx.publisher, expr, &mut seen);
             let values = self.jq(expr, Value::Null, at, ctx).await?;
             if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());
+            }
+            // A costly condition (over a big `$tasks`) is evaluated at most half the time,
+            // so a flood of events that wakes it on each one is applied, not starved.
+            let spent = began.elapsed().min(WAIT_POLL);
+            tokio::select! {
+                _ = ctx.cancel.cancelled() => return Err(errors::interrupted()),
+                _ = tokio::time::sleep(spent) => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(CellError::new(

@@ -3,10 +3,14 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 
+/// Values are shared: a result bound to a name is also `$_` without a copy (a big
+/// cluster's state is tens of MB of JSON, and copying it took longer than parsing it).
 #[derive(Debug, Default)]
 pub struct Variables {
-    values: BTreeMap<String, Value>,
+    values: BTreeMap<String, Arc<Value>>,
     /// Bumped on every assignment: the jq worker keeps converted copies of the variables
     /// and is sent a value again only when its generation changed.
     generations: BTreeMap<String, u64>,
@@ -15,9 +19,16 @@ pub struct Variables {
 
 impl Variables {
     pub fn set(&mut self, name: &str, value: Value) {
+        self.set_shared(name, Arc::new(value));
+    }
+
+    /// Binds a value another variable may hold too.
+    pub fn set_shared(&mut self, name: &str, value: Arc<Value>) {
         self.assignments += 1;
-        self.values.insert(name.to_string(), value);
         self.generations.insert(name.to_string(), self.assignments);
+        if let Some(old) = self.values.insert(name.to_string(), value) {
+            release(old);
+        }
     }
 
     /// Changes each time `name` is assigned; `None` when it is not set.
@@ -26,7 +37,7 @@ impl Variables {
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
+        self.values.get(name).map(|v| &**v)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -34,7 +45,7 @@ impl Variables {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.values.iter()
+        self.values.iter().map(|(k, v)| (k, &**v))
     }
 
     /// The variables `code` mentions, cloned for an evaluation. Only those are converted,
@@ -46,10 +57,86 @@ impl Variables {
                 continue;
             }
             if let Some(v) = self.values.get(name) {
-                out.push((name.to_string(), v.clone()));
+                out.push((name.to_string(), Value::clone(v)));
             }
         }
         out
+    }
+}
+
+/// Quiet time on the drop thread after which freed memory is given back to the system.
+const GIVE_BACK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A value with more nodes than this is freed on the drop thread.
+const BIG_VALUE_NODES: usize = 4096;
+
+/// Whether `value` has more than `BIG_VALUE_NODES` nodes, looking at no more than that.
+fn is_big(value: &Value) -> bool {
+    let mut budget = BIG_VALUE_NODES;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        if budget == 0 {
+            return true;
+        }
+        budget -= 1;
+        match v {
+            Value::Array(items) => stack.extend(items.iter()),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Drops a replaced value. A big one (the previous `$_` of a 19 MB GET_STATE took about
+/// 170 ms to free) goes to a thread of its own, so the cell that replaced it need not wait.
+fn release(old: Arc<Value>) {
+    static DROPPER: OnceLock<Option<mpsc::Sender<Arc<Value>>>> = OnceLock::new();
+    if Arc::strong_count(&old) > 1 || !is_big(&old) {
+        return;
+    }
+    let dropper = DROPPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Arc<Value>>();
+        std::thread::Builder::new()
+            .name("drop-values".into())
+            .spawn(move || {
+                // Memory goes back to the system once no big value was freed for a while:
+                // giving it back after each one made the next big result fault its pages
+                // in again (about 80 ms on a 19 MB GET_STATE run back to back).
+                let mut freed = false;
+                loop {
+                    match rx.recv_timeout(GIVE_BACK_AFTER) {
+                        Ok(value) => {
+                            drop(value);
+                            freed = true;
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            if std::mem::take(&mut freed) {
+                                give_back_free_memory();
+                            }
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    if let Some(tx) = dropper {
+        // If the thread is gone, the value comes back in the error and is dropped here.
+        let _ = tx.send(old);
+    }
+}
+
+/// Returns the pages big values left free to the system: glibc keeps them in the arena of
+/// the thread that parsed the value otherwise, and the kernel's RSS would stay at its peak
+/// after one big result or one flood of events.
+fn give_back_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and releases the allocator's own free lists; it is
+    // thread-safe and takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -121,6 +208,21 @@ mod tests {
             got,
             vec![("x".to_string(), json!(1)), ("_".to_string(), json!(2))]
         );
+    }
+
+    #[test]
+    fn shared_values_and_big_replacements() {
+        let mut v = Variables::default();
+        let big = Arc::new(json!({"items": (0..5000).collect::<Vec<u32>>()}));
+        assert!(is_big(&big) && !is_big(&json!([1, 2, 3])));
+        v.set_shared("_", big.clone());
+        v.set_shared("state", big);
+        assert_eq!(v.get("_"), v.get("state"));
+        // Replacing both frees it (on the drop thread); the names see the new values.
+        v.set("_", json!(1));
+        v.set("state", json!(2));
+        assert_eq!(v.get("_"), Some(&json!(1)));
+        assert_eq!(v.get("state"), Some(&json!(2)));
     }
 
     #[test]

@@ -12,6 +12,9 @@ use tracing::{debug, warn};
 /// Larger bodies are refused: a 100k-task state is far below this.
 pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
 
+/// At most this much of a body's announced length is reserved before it arrives.
+const PREALLOCATE_MAX: u64 = 64 * 1024 * 1024;
+
 /// A response: its status, content type and body as JSON when it is JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -244,7 +247,10 @@ impl Client {
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let mut body = Vec::new();
+            // Room for the announced length up front (a big state is tens of MB, read in
+            // small chunks), within a bound a lying server cannot push us past.
+            let announced = resp.content_length().unwrap_or(0).min(PREALLOCATE_MAX);
+            let mut body = Vec::with_capacity(announced as usize);
             let mut stream = resp.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| MesosError::BadResponse {

@@ -9,9 +9,10 @@ use crate::mesos::recordio::Decoder;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -19,6 +20,14 @@ use tracing::{debug, info, warn};
 pub const MAX_EVENTS: usize = 1000;
 /// Missed heartbeats before the stream is considered lost (Mesos advises about 5).
 pub const MISSED_HEARTBEATS: f64 = 5.0;
+/// Acknowledged uuids remembered (to acknowledge a re-sent update once): the master re-sends
+/// only an update still waiting for its acknowledgement, so the recent ones suffice, and
+/// the set stays bounded however many updates a long session sees.
+const REMEMBERED_ACKS: usize = 4096;
+/// Acknowledgements in flight at once. Each task's next update waits for the ack of its
+/// previous one, so sending them one at a time, in the reading loop, capped a flood of
+/// updates at one HTTP round trip per event.
+const ACKS_IN_FLIGHT: usize = 8;
 
 /// What the session knows, updated by the stream task and read by cells.
 #[derive(Debug, Default, Clone)]
@@ -43,6 +52,8 @@ pub struct State {
     /// Updates with a uuid that wait for a manual ACKNOWLEDGE.
     pub unacked: Vec<Value>,
     pub acked: HashSet<String>,
+    /// `acked` in the order of acknowledgement, to forget the oldest.
+    acked_order: VecDeque<String>,
     pub ack_count: u64,
     pub subscriptions: u64,
 }
@@ -55,15 +66,25 @@ impl State {
             .collect()
     }
 
-    fn log(&mut self, event: &Value) {
+    fn log(&mut self, mut event: Value) {
         if self.events.len() >= MAX_EVENTS {
             self.events.pop_front();
         }
-        let mut e = event.clone();
-        if let Value::Object(m) = &mut e {
+        if let Value::Object(m) = &mut event {
             m.insert("received".into(), json!(now()));
         }
-        self.events.push_back(e);
+        self.events.push_back(event);
+    }
+
+    fn remember_ack(&mut self, uuid: &str) {
+        if self.acked.insert(uuid.to_string()) {
+            self.acked_order.push_back(uuid.to_string());
+        }
+        while self.acked_order.len() > REMEMBERED_ACKS {
+            if let Some(old) = self.acked_order.pop_front() {
+                self.acked.remove(&old);
+            }
+        }
     }
 }
 
@@ -75,6 +96,8 @@ fn now() -> String {
 pub struct Session {
     shared: Arc<Mutex<State>>,
     changes: watch::Receiver<u64>,
+    /// The change count the engine last copied into session variables.
+    synced: AtomicU64,
     client: Client,
     /// The master's URL; a leader watch moves it when the leading master changes.
     master: Arc<Mutex<String>>,
@@ -83,7 +106,9 @@ pub struct Session {
 
 struct Stream {
     shared: Arc<Mutex<State>>,
-    changes: watch::Sender<u64>,
+    /// Shared with the acknowledgement tasks, which change the state too.
+    changes: Arc<watch::Sender<u64>>,
+    acks: Arc<Semaphore>,
     client: Client,
     master: Arc<Mutex<String>>,
     subscribe: Value,
@@ -115,7 +140,8 @@ impl Session {
         let stop = CancellationToken::new();
         let stream = Stream {
             shared: shared.clone(),
-            changes: tx,
+            changes: Arc::new(tx),
+            acks: Arc::new(Semaphore::new(ACKS_IN_FLIGHT)),
             client: client.clone(),
             master: master.clone(),
             subscribe,
@@ -131,6 +157,7 @@ impl Session {
             Ok(Ok(Ok(()))) => Ok(Session {
                 shared,
                 changes: rx,
+                synced: AtomicU64::new(u64::MAX),
                 client: client.clone(),
                 master,
                 stop,
@@ -165,6 +192,18 @@ impl Session {
     /// The shared state, for live views that outlive a cell.
     pub fn state_handle(&self) -> Arc<Mutex<State>> {
         self.shared.clone()
+    }
+
+    /// Whether the state changed since the last call: a cell copies the session into its
+    /// variables only then (a flood of updates makes `$tasks` big and copying it costly).
+    pub fn changed_since_sync(&self) -> bool {
+        let now = *self.changes.borrow();
+        self.synced.swap(now, Ordering::Relaxed) != now
+    }
+
+    /// How many times the state changed so far.
+    pub fn version(&self) -> u64 {
+        *self.changes.borrow()
     }
 
     /// A receiver that changes whenever the session state does (for WAIT and live views).
@@ -243,7 +282,7 @@ impl Session {
             .unwrap_or("")
             .to_string();
         self.with_state(|s| {
-            s.acked.insert(uuid.clone());
+            s.remember_ack(&uuid);
             s.ack_count += 1;
             s.unacked
                 .retain(|u| u.get("uuid").and_then(Value::as_str) != Some(uuid.as_str()));
@@ -287,15 +326,8 @@ enum StreamEnd {
 }
 
 impl Stream {
-    fn bump(&self) {
-        self.changes.send_modify(|v| *v += 1);
-    }
-
     fn update(&self, f: impl FnOnce(&mut State)) {
-        if let Ok(mut s) = self.shared.lock() {
-            f(&mut s);
-        }
-        self.bump();
+        update(&self.shared, &self.changes, f);
     }
 
     async fn run(mut self, ready: oneshot::Sender<Result<(), MesosError>>) {
@@ -466,7 +498,6 @@ impl Stream {
         let mut ack: Option<Value> = None;
         let mut end = None;
         self.update(|s| {
-            s.log(&event);
             match kind.as_str() {
                 "SUBSCRIBED" => {
                     let sub = &event["subscribed"];
@@ -500,10 +531,8 @@ impl Stream {
                     s.offers.retain(|o| o.pointer("/id/value") != id.as_ref());
                 }
                 "UPDATE" => {
-                    let status = event
-                        .pointer("/update/status")
-                        .cloned()
-                        .unwrap_or(Value::Null);
+                    let null = Value::Null;
+                    let status = event.pointer("/update/status").unwrap_or(&null);
                     if let Some(id) = status.pointer("/task_id/value").and_then(Value::as_str) {
                         let mut merged = status.clone();
                         if let (Value::Object(m), Some(old)) = (&mut merged, s.tasks.get(id)) {
@@ -528,8 +557,8 @@ impl Stream {
                                     s.unacked.push(status.clone());
                                 }
                             } else {
-                                s.acked.insert(uuid.to_string());
-                                ack = Some(status.clone());
+                                s.remember_ack(uuid);
+                                ack = Some(ack_body(status));
                             }
                         }
                     }
@@ -559,6 +588,8 @@ impl Stream {
                 }
                 _ => {}
             }
+            // Logged last, so the event is moved rather than copied.
+            s.log(event);
         });
         if kind == "SUBSCRIBED" {
             if let Some(r) = ready.take() {
@@ -577,19 +608,23 @@ impl Stream {
             self.stop.cancel();
             return Some(StreamEnd::Stopped);
         }
-        if let Some(status) = ack {
-            self.send_ack(status).await;
+        if let Some(body) = ack {
+            self.send_ack(body).await;
         }
         None
     }
 
-    async fn send_ack(&self, status: Value) {
+    /// Sends an acknowledgement on a task of its own, so reading goes on meanwhile; at most
+    /// `ACKS_IN_FLIGHT` at once (then reading waits, which bounds the connections).
+    async fn send_ack(&self, mut body: Value) {
+        let Ok(permit) = self.acks.clone().acquire_owned().await else {
+            return;
+        };
         let (fid, sid) = self
             .shared
             .lock()
             .map(|s| (s.framework_id.clone(), s.stream_id.clone()))
             .unwrap_or((None, None));
-        let mut body = ack_body(&status);
         if let (Value::Object(m), Some(fid)) = (&mut body, fid) {
             m.insert("framework_id".into(), json!({ "value": fid }));
         }
@@ -598,34 +633,80 @@ impl Stream {
             headers.push(("Mesos-Stream-Id".into(), sid));
         }
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let result = self
-            .client
-            .request(
-                "POST",
-                &scheduler_url(&self.master),
-                &headers,
-                Some(bytes),
-                Duration::from_secs(10),
-                &self.stop,
-            )
-            .await;
-        match result {
-            Ok(r) if (200..300).contains(&r.status) => {
-                self.update(|s| s.ack_count += 1);
+        let (client, url, stop) = (
+            self.client.clone(),
+            scheduler_url(&self.master),
+            self.stop.clone(),
+        );
+        let (shared, changes) = (self.shared.clone(), self.changes.clone());
+        tokio::spawn(async move {
+            let result = client
+                .request(
+                    "POST",
+                    &url,
+                    &headers,
+                    Some(bytes),
+                    Duration::from_secs(10),
+                    &stop,
+                )
+                .await;
+            drop(permit);
+            match result {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    update(&shared, &changes, |s| s.ack_count += 1);
+                }
+                Ok(r) => {
+                    let uuid = body
+                        .pointer("/acknowledge/uuid")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    warn!("ACKNOWLEDGE answered {}", r.status);
+                    // Allow a retry when the update is sent again.
+                    update(&shared, &changes, |s| {
+                        s.acked.remove(&uuid);
+                    });
+                }
+                Err(e) => info!("ACKNOWLEDGE failed: {e}"),
             }
-            Ok(r) => {
-                let uuid = status
-                    .get("uuid")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                warn!("ACKNOWLEDGE answered {}", r.status);
-                // Allow a retry when the update is sent again.
-                self.update(|s| {
-                    s.acked.remove(&uuid);
-                });
-            }
-            Err(e) => info!("ACKNOWLEDGE failed: {e}"),
+        });
+    }
+}
+
+/// Changes the session state and tells the watchers.
+fn update(shared: &Mutex<State>, changes: &watch::Sender<u64>, f: impl FnOnce(&mut State)) {
+    if let Ok(mut s) = shared.lock() {
+        f(&mut s);
+    }
+    changes.send_modify(|v| *v += 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledged_uuids_are_remembered_within_a_bound() {
+        let mut s = State::default();
+        for i in 0..REMEMBERED_ACKS + 10 {
+            s.remember_ack(&format!("u{i}"));
         }
+        // A repeat is not counted twice.
+        s.remember_ack(&format!("u{}", REMEMBERED_ACKS + 9));
+        assert_eq!(s.acked.len(), REMEMBERED_ACKS);
+        assert_eq!(s.acked_order.len(), REMEMBERED_ACKS);
+        assert!(!s.acked.contains("u0") && !s.acked.contains("u9"));
+        assert!(s.acked.contains("u10") && s.acked.contains(&format!("u{}", REMEMBERED_ACKS + 9)));
+    }
+
+    #[test]
+    fn the_log_stamps_and_bounds_events() {
+        let mut s = State::default();
+        for i in 0..MAX_EVENTS + 5 {
+            s.log(json!({"type": "HEARTBEAT", "n": i}));
+        }
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        assert_eq!(s.events[0]["n"], 5);
+        assert!(s.events[0]["received"].is_string());
     }
 }
