@@ -127,3 +127,18 @@ async fn user_expressions_use_the_worker() {
         .unwrap_err();
     assert!(e.evalue.contains("recursed too deep"), "{}", e.evalue);
 }
+
+#[tokio::test]
+async fn values_cross_to_the_worker_and_back_unchanged() {
+    let mut h = Harness::new();
+    // Bound from a call's JSON as it would be: order, types, escapes, big and small numbers.
+    let v = r#"{"z": 1, "a": [true, null, 1.25, -0.5, 1e-7, 12345678901234567890, -9007199254740993], "s": "tab\t \"q\" \\ é ☃ \u0001", "m": {}, "n": [[[]]]}"#;
+    h.ok(&format!("v = {v}")).await;
+    let bound = h.var("v").unwrap();
+    h.ok("w = $v").await;
+    assert_eq!(h.var("w").unwrap(), bound);
+    // As a statement's input too (a filter after `|`).
+    h.ok(&format!("u = ({v} | .)")).await;
+    assert_eq!(h.var("u").unwrap(), bound);
+    assert_eq!(h.ok("$v.s | length").await["text/plain"], "16");
+}

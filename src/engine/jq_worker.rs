@@ -32,34 +32,24 @@ const MAX_FRAME: usize = 1 << 31;
 /// Lines of the worker's stderr kept to tell why it died.
 const STDERR_LINES: usize = 8;
 
-#[derive(Debug, Serialize)]
-struct RequestOut<'a> {
-    code: &'a str,
-    input: &'a Value,
-    vars: Vec<VarOut<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct VarOut<'a> {
-    name: &'a str,
-    generation: u64,
-    /// Absent when the worker already holds this generation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RequestIn {
+/// A request is this header as JSON, then the input's and the sent variables' JSON, one
+/// after the other: the worker parses each value straight into a jaq value (jaq's own
+/// parser), with no `serde_json::Value` in between.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
     code: String,
-    input: Value,
-    vars: Vec<VarIn>,
+    /// Bytes of the input's JSON, which comes first.
+    input_len: usize,
+    vars: Vec<VarHeader>,
 }
 
-#[derive(Debug, Deserialize)]
-struct VarIn {
+#[derive(Debug, Serialize, Deserialize)]
+struct VarHeader {
     name: String,
     generation: u64,
-    value: Option<Value>,
+    /// Bytes of its JSON; absent when the worker already holds this generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    len: Option<usize>,
 }
 
 type Reply = Result<Vec<Value>, JqError>;
@@ -275,8 +265,12 @@ fn spawn(exe: &std::path::Path, memory_mb: u64) -> std::io::Result<Proc> {
 }
 
 impl Proc {
+    /// The request frame's body: header length, header, then the values.
     fn request(&self, code: &str, input: &Value, vars: &Variables) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Serializing JSON values into a Vec cannot fail (string keys, finite numbers).
+        let mut values = serde_json::to_vec(input).unwrap_or_else(|_| b"null".to_vec());
+        let input_len = values.len();
+        let mut headers = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for name in crate::engine::session::referenced_names(code) {
             if seen.contains(&name) {
@@ -286,20 +280,33 @@ impl Proc {
             let (Some(value), Some(generation)) = (vars.get(name), vars.generation(name)) else {
                 continue;
             };
-            let held = self.holds.get(name) == Some(&generation);
-            out.push(VarOut {
-                name,
+            let len = if self.holds.get(name) == Some(&generation) {
+                None
+            } else {
+                let start = values.len();
+                if serde_json::to_writer(&mut values, value).is_err() {
+                    values.truncate(start);
+                    values.extend_from_slice(b"null");
+                }
+                Some(values.len() - start)
+            };
+            headers.push(VarHeader {
+                name: name.to_string(),
                 generation,
-                value: (!held).then_some(value),
+                len,
             });
         }
-        let request = RequestOut {
-            code,
-            input,
-            vars: out,
+        let header = Header {
+            code: code.to_string(),
+            input_len,
+            vars: headers,
         };
-        // Serializing borrowed JSON values cannot fail (string keys, finite numbers).
-        serde_json::to_vec(&request).unwrap_or_default()
+        let header = serde_json::to_vec(&header).unwrap_or_default();
+        let mut body = Vec::with_capacity(4 + header.len() + values.len());
+        body.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        body.extend_from_slice(&header);
+        body.extend_from_slice(&values);
+        body
     }
 
     fn remember(&mut self, code: &str, vars: &Variables) {
@@ -484,10 +491,7 @@ fn serve_loop() -> Result<(), String> {
         }
         let mut body = vec![0u8; len];
         input.read_exact(&mut body).map_err(|e| e.to_string())?;
-        let reply = match parse_json::<RequestIn>(&body) {
-            Ok(request) => answer(request, &mut held),
-            Err(e) => Err(JqError::WorkerDied(format!("a malformed request: {e}"))),
-        };
+        let reply = answer(&body, &mut held);
         let bytes = serde_json::to_vec(&reply).map_err(|e| e.to_string())?;
         let len = u32::try_from(bytes.len()).map_err(|e| e.to_string())?;
         output
@@ -498,17 +502,48 @@ fn serve_loop() -> Result<(), String> {
     }
 }
 
-fn answer(request: RequestIn, held: &mut HashMap<String, (u64, jaq_json::Val)>) -> Reply {
-    let mut names = Vec::with_capacity(request.vars.len());
-    let mut values = Vec::with_capacity(request.vars.len());
-    for var in &request.vars {
-        if let Some(value) = &var.value {
-            held.insert(var.name.clone(), (var.generation, jq::to_val(value)));
+fn malformed(what: impl std::fmt::Display) -> JqError {
+    JqError::WorkerDied(format!("a malformed request: {what}"))
+}
+
+/// Splits a request body into its header and the values after it.
+fn split_request(body: &[u8]) -> Result<(Header, &[u8]), JqError> {
+    let (len, rest) = body
+        .split_at_checked(4)
+        .ok_or_else(|| malformed("too short"))?;
+    let mut len_bytes = [0u8; 4];
+    len_bytes.copy_from_slice(len);
+    let header_len = u32::from_le_bytes(len_bytes) as usize;
+    let (header, values) = rest
+        .split_at_checked(header_len)
+        .ok_or_else(|| malformed("the header is cut short"))?;
+    let header = serde_json::from_slice::<Header>(header).map_err(malformed)?;
+    Ok((header, values))
+}
+
+/// Takes the next `len` bytes of `values` as one JSON value.
+fn next_value(values: &mut &[u8], len: usize) -> Result<jaq_json::Val, JqError> {
+    let (this, rest) = values
+        .split_at_checked(len)
+        .ok_or_else(|| malformed("a value is cut short"))?;
+    *values = rest;
+    jaq_json::read::parse_single(this).map_err(malformed)
+}
+
+fn answer(body: &[u8], held: &mut HashMap<String, (u64, jaq_json::Val)>) -> Reply {
+    let (header, mut values) = split_request(body)?;
+    let input = next_value(&mut values, header.input_len)?;
+    let mut names = Vec::with_capacity(header.vars.len());
+    let mut vals = Vec::with_capacity(header.vars.len());
+    for var in &header.vars {
+        if let Some(len) = var.len {
+            let value = next_value(&mut values, len)?;
+            held.insert(var.name.clone(), (var.generation, value));
         }
         match held.get(&var.name) {
             Some((generation, value)) if *generation == var.generation => {
                 names.push(var.name.as_str());
-                values.push(value.clone());
+                vals.push(value.clone());
             }
             _ => {
                 return Err(JqError::WorkerDied(format!(
@@ -519,9 +554,9 @@ fn answer(request: RequestIn, held: &mut HashMap<String, (u64, jaq_json::Val)>) 
         }
     }
     // A panic inside jaq is a bug there, not a reason to lose the variables held here.
-    let code = request.code.as_str();
+    let code = header.code.as_str();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        jq::eval_vals(code, jq::to_val(&request.input), &names, values)
+        jq::eval_vals(code, input, &names, vals)
     }))
     .unwrap_or_else(|_| Err(JqError::Runtime("jq panicked on this expression".into())))
 }
