@@ -527,7 +527,14 @@ fn next_value(values: &mut &[u8], len: usize) -> Result<jaq_json::Val, JqError> 
         .split_at_checked(len)
         .ok_or_else(|| malformed("a value is cut short"))?;
     *values = rest;
-    jaq_json::read::parse_single(this).map_err(malformed)
+    // serde_json's parser into jaq values (jaq-json's `serde` feature): 13.6 MB of task
+    // objects in 257 ms against 310 ms with jaq's own reader. No recursion limit: values are
+    // at most `jq::MAX_VALUE_DEPTH` deep, and this thread's stack is `WORKER_STACK_BYTES`.
+    let mut de = serde_json::Deserializer::from_slice(this);
+    de.disable_recursion_limit();
+    let value = <jaq_json::Val as serde::Deserialize>::deserialize(&mut de).map_err(malformed)?;
+    de.end().map_err(malformed)?;
+    Ok(value)
 }
 
 fn answer(body: &[u8], held: &mut HashMap<String, (u64, jaq_json::Val)>) -> Reply {
