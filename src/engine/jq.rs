@@ -215,17 +215,22 @@ pub fn eval(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<V
 fn eval_here(code: &str, input: &Value, vars: &[(String, Value)]) -> Result<Vec<Value>, JqError> {
     let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
     let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
-    eval_vals_here(code, to_val(input), &names, values)
+    eval_vals_here(code, to_val(input), &names, values)?
+        .iter()
+        .map(from_val)
+        .collect()
 }
 
 /// As `eval`, with the input and the variables already jaq values (the jq worker keeps its
-/// variables converted, so a large `$state` is converted once, not on every expression).
+/// variables converted, so a large `$state` is converted once, not on every expression),
+/// and the outputs left as jaq values (checked against `MAX_VALUE_DEPTH`; `Json` writes
+/// them).
 pub fn eval_vals(
     code: &str,
     input: Val,
     names: &[&str],
     values: Vec<Val>,
-) -> Result<Vec<Value>, JqError> {
+) -> Result<Vec<Val>, JqError> {
     check_size(code)?;
     on_big_stack(|| eval_vals_here(code, input, names, values))
 }
@@ -235,14 +240,17 @@ fn eval_vals_here(
     input: Val,
     names: &[&str],
     values: Vec<Val>,
-) -> Result<Vec<Value>, JqError> {
+) -> Result<Vec<Val>, JqError> {
     let names: Vec<String> = names.iter().map(|n| format!("${n}")).collect();
     let filter = compile(code, &names)?;
     let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values));
     let mut out = Vec::new();
     for item in filter.id.run((ctx, input)).map(unwrap_valr) {
         match item {
-            Ok(v) => out.push(from_val(&v)?),
+            Ok(v) => {
+                check_depth(&v, 0)?;
+                out.push(v);
+            }
             Err(e) => return Err(JqError::Runtime(e.to_string())),
         }
         if out.len() > MAX_OUTPUTS {
@@ -315,6 +323,56 @@ fn from_val_at(value: &Val, depth: usize) -> Result<Value, JqError> {
             Value::Object(out)
         }
     })
+}
+
+fn check_depth(value: &Val, depth: usize) -> Result<(), JqError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(JqError::DeepValue);
+    }
+    match value {
+        Val::Arr(items) => items.iter().try_for_each(|v| check_depth(v, depth + 1)),
+        Val::Obj(map) => map.values().try_for_each(|v| check_depth(v, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a jaq value as JSON, as `from_val` converts it, without building the
+/// `serde_json::Value` first (the jq worker's replies). Depth is checked by `eval_vals`.
+pub struct Json<'a>(pub &'a Val);
+
+impl serde::Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Val::Null => s.serialize_unit(),
+            Val::Bool(b) => s.serialize_bool(*b),
+            Val::Num(jaq_json::Num::Int(i)) => s.serialize_i64(*i as i64),
+            Val::Num(_) => match from_val(self.0) {
+                Ok(number) => number.serialize(s),
+                Err(_) => s.serialize_unit(),
+            },
+            Val::TStr(b) | Val::BStr(b) => s.serialize_str(&String::from_utf8_lossy(b)),
+            Val::Arr(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items.iter() {
+                    seq.serialize_element(&Json(v))?;
+                }
+                seq.end()
+            }
+            Val::Obj(map) => {
+                let mut out = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map.iter() {
+                    match k {
+                        Val::TStr(b) | Val::BStr(b) => {
+                            out.serialize_entry(&String::from_utf8_lossy(b), &Json(v))?
+                        }
+                        other => out.serialize_entry(&other.to_string(), &Json(v))?,
+                    }
+                }
+                out.end()
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -442,6 +500,24 @@ mod tests {
             &[],
         );
         assert_eq!(ok.unwrap(), vec![json!([0])]);
+    }
+
+    #[test]
+    fn json_writes_what_from_val_converts() {
+        let code = r#"[1, -2, 1.5, 1e300, 12345678901234567890, 0.1 + 0.2, nan, infinite, "é\u0001", {"b": [null, true], "a": {}}, ({} | .[1 | tostring] = 2), ("x" | @base64d? // "bytes")]"#;
+        let names: [&str; 0] = [];
+        let out = eval_vals(code, Val::Null, &names, Vec::new()).unwrap();
+        for v in &out {
+            let written: Value = serde_json::to_value(Json(v)).unwrap();
+            assert_eq!(written, from_val(v).unwrap(), "{v:?}");
+        }
+        let deep = eval_vals(
+            "reduce range(300) as $i (0; [.])",
+            Val::Null,
+            &names,
+            Vec::new(),
+        );
+        assert_eq!(deep.unwrap_err(), JqError::DeepValue);
     }
 
     #[test]

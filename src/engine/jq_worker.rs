@@ -491,8 +491,14 @@ fn serve_loop() -> Result<(), String> {
         }
         let mut body = vec![0u8; len];
         input.read_exact(&mut body).map_err(|e| e.to_string())?;
-        let reply = answer(&body, &mut held);
-        let bytes = serde_json::to_vec(&reply).map_err(|e| e.to_string())?;
+        let bytes = match answer(&body, &mut held) {
+            Ok(values) => {
+                let values: Vec<jq::Json> = values.iter().map(jq::Json).collect();
+                serde_json::to_vec(&ReplyOut::Ok(values))
+            }
+            Err(e) => serde_json::to_vec(&ReplyOut::Err(e)),
+        }
+        .map_err(|e| e.to_string())?;
         let len = u32::try_from(bytes.len()).map_err(|e| e.to_string())?;
         output
             .write_all(&len.to_le_bytes())
@@ -537,7 +543,17 @@ fn next_value(values: &mut &[u8], len: usize) -> Result<jaq_json::Val, JqError> 
     Ok(value)
 }
 
-fn answer(body: &[u8], held: &mut HashMap<String, (u64, jaq_json::Val)>) -> Reply {
+/// What the worker writes: read by the kernel as a `Reply`.
+#[derive(Serialize)]
+enum ReplyOut<'a> {
+    Ok(Vec<jq::Json<'a>>),
+    Err(JqError),
+}
+
+fn answer(
+    body: &[u8],
+    held: &mut HashMap<String, (u64, jaq_json::Val)>,
+) -> Result<Vec<jaq_json::Val>, JqError> {
     let (header, mut values) = split_request(body)?;
     let input = next_value(&mut values, header.input_len)?;
     let mut names = Vec::with_capacity(header.vars.len());
