@@ -1,26 +1,143 @@
 //! The input history of this session, answering `history_request` (tail, range, search).
+//!
+//! The cells' text goes to a temporary file (unlinked at once, so nothing is left behind);
+//! memory holds 16 bytes per cell. A long session or a 10 MB cell costs disk, not the
+//! kernel's RSS. Without a writable temporary directory the text stays in memory.
 
 use serde_json::{json, Value};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 
-/// This kernel keeps history in memory for its own session, numbered 1.
+/// This kernel keeps history for its own session, numbered 1.
 pub const SESSION: i64 = 1;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    offset: u64,
+    line: u32,
+    len: u32,
+}
+
+#[derive(Debug)]
+enum Store {
+    File { file: File, end: u64 },
+    Memory(String),
+}
+
+#[derive(Debug)]
 pub struct History {
-    entries: Vec<(u64, String)>,
+    index: Vec<Entry>,
+    store: Store,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        let store = match temp_file() {
+            Ok(file) => Store::File { file, end: 0 },
+            Err(e) => {
+                tracing::warn!("history stays in memory: no temporary file ({e})");
+                Store::Memory(String::new())
+            }
+        };
+        History {
+            index: Vec::new(),
+            store,
+        }
+    }
+}
+
+fn temp_file() -> std::io::Result<File> {
+    let path = std::env::temp_dir().join(format!(
+        "mesos-kernel-history-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    // Unlinked while open: the file lives as long as the kernel, and no longer.
+    std::fs::remove_file(&path)?;
+    Ok(file)
 }
 
 impl History {
+    /// A history whose text stays in memory (tests, and no temporary directory).
+    pub fn in_memory() -> Self {
+        History {
+            index: Vec::new(),
+            store: Store::Memory(String::new()),
+        }
+    }
+
     pub fn push(&mut self, line: u64, input: &str) {
-        self.entries.push((line, input.to_string()));
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        // Wire messages are at most 64 MiB, so a cell's length fits; were it not, the cell
+        // is left out of the history rather than cut.
+        let Ok(len) = u32::try_from(input.len()) else {
+            return;
+        };
+        let offset = match &mut self.store {
+            Store::File { file, end } => {
+                let offset = *end;
+                match file.write_all(input.as_bytes()) {
+                    Ok(()) => {
+                        *end += u64::from(len);
+                        offset
+                    }
+                    Err(e) => {
+                        // A full disk: keep what is written readable, go on in memory.
+                        tracing::warn!("history moves to memory: cannot write its file ({e})");
+                        let mut text = String::new();
+                        for entry in &mut self.index {
+                            let t = read_at(file, entry);
+                            entry.offset = text.len() as u64;
+                            text.push_str(&t);
+                        }
+                        let offset = text.len() as u64;
+                        text.push_str(input);
+                        self.store = Store::Memory(text);
+                        self.index.push(Entry { offset, line, len });
+                        return;
+                    }
+                }
+            }
+            Store::Memory(text) => {
+                let offset = text.len() as u64;
+                text.push_str(input);
+                offset
+            }
+        };
+        self.index.push(Entry { offset, line, len });
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.index.is_empty()
+    }
+
+    fn text(&self, entry: &Entry) -> String {
+        match &self.store {
+            Store::File { file, .. } => read_at(file, entry),
+            Store::Memory(text) => {
+                let start = entry.offset as usize;
+                text.get(start..start + entry.len as usize)
+                    .unwrap_or("")
+                    .to_string()
+            }
+        }
+    }
+
+    fn entries(&self, selected: &[Entry]) -> Vec<(u64, String)> {
+        selected
+            .iter()
+            .map(|e| (u64::from(e.line), self.text(e)))
+            .collect()
     }
 
     /// The `history` array of a history_reply for the request's content.
@@ -34,7 +151,7 @@ impl History {
             .and_then(Value::as_str)
             .unwrap_or("tail");
         let n = content.get("n").and_then(Value::as_u64).map(|n| n as usize);
-        let selected: Vec<&(u64, String)> = match access {
+        let selected: Vec<(u64, String)> = match access {
             "range" => {
                 let session = content.get("session").and_then(Value::as_i64).unwrap_or(0);
                 // 0 is "this session" and negative numbers count back from it.
@@ -43,10 +160,16 @@ impl History {
                 } else {
                     let start = content.get("start").and_then(Value::as_u64).unwrap_or(0);
                     let stop = content.get("stop").and_then(Value::as_u64);
-                    self.entries
+                    let chosen: Vec<Entry> = self
+                        .index
                         .iter()
-                        .filter(|(line, _)| *line >= start && stop.is_none_or(|s| *line < s))
-                        .collect()
+                        .filter(|e| {
+                            let line = u64::from(e.line);
+                            line >= start && stop.is_none_or(|s| line < s)
+                        })
+                        .copied()
+                        .collect();
+                    self.entries(&chosen)
                 }
             }
             "search" => {
@@ -59,26 +182,28 @@ impl History {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 let matcher = glob::Pattern::new(pattern).ok();
-                let mut hits: Vec<&(u64, String)> = self
-                    .entries
-                    .iter()
+                let mut hits: Vec<(u64, String)> = self
+                    .entries(&self.index)
+                    .into_iter()
                     .filter(|(_, input)| matcher.as_ref().is_some_and(|m| m.matches(input)))
                     .collect();
                 if unique {
                     // Keep the latest occurrence of each input, in order.
                     let mut seen = std::collections::HashSet::new();
-                    let mut kept: Vec<&(u64, String)> = hits
-                        .iter()
+                    let mut kept: Vec<(u64, String)> = hits
+                        .into_iter()
                         .rev()
-                        .filter(|(_, input)| seen.insert(input.as_str()))
-                        .copied()
+                        .filter(|(_, input)| seen.insert(input.clone()))
                         .collect();
                     kept.reverse();
                     hits = kept;
                 }
                 tail(hits, n)
             }
-            _ => tail(self.entries.iter().collect(), n.or(Some(10))),
+            _ => {
+                let last = tail(self.index.clone(), n.or(Some(10)));
+                self.entries(&last)
+            }
         };
         selected
             .into_iter()
@@ -90,6 +215,17 @@ impl History {
                 }
             })
             .collect()
+    }
+}
+
+fn read_at(file: &File, entry: &Entry) -> String {
+    let mut buf = vec![0u8; entry.len as usize];
+    match file.read_exact_at(&mut buf, entry.offset) {
+        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+        Err(e) => {
+            tracing::warn!("cannot read history line {}: {e}", entry.line);
+            String::new()
+        }
     }
 }
 
@@ -107,7 +243,10 @@ mod tests {
     use super::*;
 
     fn sample() -> History {
-        let mut h = History::default();
+        sample_in(History::default())
+    }
+
+    fn sample_in(mut h: History) -> History {
         for (i, code) in ["1+1", "1+2", "PRINT 3", "1+1", "GET_STATE"]
             .iter()
             .enumerate()
@@ -115,6 +254,28 @@ mod tests {
             h.push(i as u64 + 1, code);
         }
         h
+    }
+
+    #[test]
+    fn text_lives_in_a_file_and_memory_holds_an_index() {
+        let h = sample();
+        assert!(matches!(h.store, Store::File { .. }));
+        let m = sample_in(History::in_memory());
+        for q in [
+            json!({"hist_access_type": "tail", "n": 3}),
+            json!({"hist_access_type": "range", "session": 0, "start": 1}),
+            json!({"hist_access_type": "search", "pattern": "*", "unique": true}),
+        ] {
+            assert_eq!(h.query(&q), m.query(&q), "{q}");
+        }
+        assert_eq!(std::mem::size_of::<Entry>(), 16);
+        // Multibyte text reads back whole.
+        let mut u = History::default();
+        u.push(1, "PRINT \"é ☃ 🚀\"");
+        assert_eq!(
+            u.query(&json!({"hist_access_type": "tail", "n": 1})),
+            vec![json!([1, 1, "PRINT \"é ☃ 🚀\""])]
+        );
     }
 
     #[test]
