@@ -142,3 +142,13 @@ async fn values_cross_to_the_worker_and_back_unchanged() {
     assert_eq!(h.var("u").unwrap(), bound);
     assert_eq!(h.ok("$v.s | length").await["text/plain"], "16");
 }
+
+#[tokio::test]
+async fn without_a_worker_binary_jq_runs_in_the_kernel() {
+    let missing = std::env::temp_dir().join("no-such-mesos-kernel-binary");
+    let worker = mesos_kernel::engine::jq_worker::JqWorker::new(Some(missing));
+    let mut h = Harness::with_engine(Engine::new().with_jq(worker));
+    h.ok("x = 20").await;
+    assert_eq!(h.ok("$x + 22").await["text/plain"], "42");
+    assert_eq!(h.engine.jq_worker().pid().await, None);
+}

@@ -69,6 +69,9 @@ pub struct JqWorker {
     memory_mb: u64,
     /// Request bytes written to workers, for tests and diagnostics.
     sent: std::sync::atomic::AtomicU64,
+    /// Set when the worker could not be started: the session goes on in the kernel's
+    /// process, with one warning rather than one per expression.
+    cannot_start: std::sync::atomic::AtomicBool,
     proc: tokio::sync::Mutex<Option<Proc>>,
 }
 
@@ -98,6 +101,7 @@ impl JqWorker {
             exe,
             memory_mb,
             sent: std::sync::atomic::AtomicU64::new(0),
+            cannot_start: std::sync::atomic::AtomicBool::new(false),
             proc: tokio::sync::Mutex::new(None),
         }
     }
@@ -150,6 +154,9 @@ impl JqWorker {
         let Some(exe) = &self.exe else {
             return in_process(code, input, vars, cancel).await;
         };
+        if self.cannot_start.load(std::sync::atomic::Ordering::Relaxed) {
+            return in_process(code, input, vars, cancel).await;
+        }
         let mut guard = self.proc.lock().await;
         if guard.as_ref().is_some_and(|p| p.in_flight) {
             if let Some(old) = guard.take() {
@@ -161,9 +168,12 @@ impl JqWorker {
                 Ok(p) => *guard = Some(p),
                 Err(e) => {
                     tracing::warn!(
-                        "cannot start the jq worker {}: {e}; evaluating in the kernel",
+                        "cannot start the jq worker {}: {e}; jq runs in the kernel's process \
+                         for the rest of the session, without the worker's limits",
                         exe.display()
                     );
+                    self.cannot_start
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     drop(guard);
                     return in_process(code, input, vars, cancel).await;
                 }
