@@ -152,3 +152,27 @@ async fn without_a_worker_binary_jq_runs_in_the_kernel() {
     assert_eq!(h.ok("$x + 22").await["text/plain"], "42");
     assert_eq!(h.engine.jq_worker().pid().await, None);
 }
+
+#[tokio::test]
+async fn the_worker_forgets_variables_past_its_budget_and_is_sent_them_again() {
+    let worker = jq_worker().with_held_budget(1_000);
+    let mut h = Harness::with_engine(Engine::new().with_jq(worker));
+    // About 700 bytes of JSON each: two do not fit the budget together.
+    h.ok("a = [range(100) | tostring]").await;
+    h.ok("b = [range(100; 200) | tostring]").await;
+    let sent = |h: &Harness| h.engine.jq_worker().sent_bytes();
+    let before = sent(&h);
+    assert_eq!(h.ok("$a | length").await["text/plain"], "100");
+    assert!(sent(&h) - before > 500, "a was sent");
+    let before = sent(&h);
+    assert_eq!(h.ok("$a[99]").await["text/plain"], "\"99\"");
+    assert!(sent(&h) - before < 200, "a is held");
+    // b pushes a out...
+    assert_eq!(h.ok("$b[0]").await["text/plain"], "\"100\"");
+    // ...so a is sent again, and answers the same.
+    let before = sent(&h);
+    assert_eq!(h.ok("$a[0]").await["text/plain"], "\"0\"");
+    assert!(sent(&h) - before > 500, "a was sent again");
+    // One expression using both still sees both, over the budget or not.
+    assert_eq!(h.ok("($a + $b) | length").await["text/plain"], "200");
+}

@@ -29,18 +29,26 @@ pub const DEFAULT_MEMORY_MB: u64 = 4096;
 const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
 /// A frame longer than this is a broken peer, not a value.
 const MAX_FRAME: usize = 1 << 31;
+/// The worker keeps variables up to about this much JSON (the values it holds take several
+/// times that as jaq values); past it, those used longest ago are forgotten, and sent again
+/// if an expression needs them. Without a bound, every large result ever used in jq would
+/// stay in the worker until it ran into its memory limit on some innocent expression.
+pub const HELD_BUDGET: usize = 256 * 1024 * 1024;
 /// Lines of the worker's stderr kept to tell why it died.
 const STDERR_LINES: usize = 8;
 
 /// A request is this header as JSON, then the input's and the sent variables' JSON, one
-/// after the other: the worker parses each value straight into a jaq value (jaq's own
-/// parser), with no `serde_json::Value` in between.
+/// after the other: the worker parses each value straight into a jaq value, with no
+/// `serde_json::Value` in between.
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
     code: String,
     /// Bytes of the input's JSON, which comes first.
     input_len: usize,
     vars: Vec<VarHeader>,
+    /// Variables the worker is to forget first (see `HELD_BUDGET`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    forget: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,6 +75,7 @@ pub enum WorkerError {
 pub struct JqWorker {
     exe: Option<PathBuf>,
     memory_mb: u64,
+    held_budget: usize,
     /// Request bytes written to workers, for tests and diagnostics.
     sent: std::sync::atomic::AtomicU64,
     /// Set when the worker could not be started: the session goes on in the kernel's
@@ -75,12 +84,31 @@ pub struct JqWorker {
     proc: tokio::sync::Mutex<Option<Proc>>,
 }
 
+/// One variable as the worker holds it.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    generation: u64,
+    /// Bytes of JSON it was sent as.
+    bytes: usize,
+    last_used: u64,
+}
+
+/// What a request changes in what the worker holds.
+#[derive(Debug, Default)]
+struct Plan {
+    used: Vec<(String, Held)>,
+    forget: Vec<String>,
+}
+
 struct Proc {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// Generation of each variable the worker holds.
-    holds: HashMap<String, u64>,
+    /// What the worker holds of each variable.
+    holds: HashMap<String, Held>,
+    /// Bumped per request, to find the variables used longest ago.
+    requests: u64,
+    held_budget: usize,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     stderr_task: tokio::task::JoinHandle<()>,
     /// Set while a request is on the pipes: if the evaluation's future is dropped half-way,
@@ -100,6 +128,7 @@ impl JqWorker {
         JqWorker {
             exe,
             memory_mb,
+            held_budget: HELD_BUDGET,
             sent: std::sync::atomic::AtomicU64::new(0),
             cannot_start: std::sync::atomic::AtomicBool::new(false),
             proc: tokio::sync::Mutex::new(None),
@@ -126,6 +155,12 @@ impl JqWorker {
     /// The worker's memory limit, in MiB (at least 64).
     pub fn with_memory_mb(mut self, memory_mb: u64) -> Self {
         self.memory_mb = memory_mb.max(64);
+        self
+    }
+
+    /// How much JSON of variables the worker keeps (`HELD_BUDGET` by default).
+    pub fn with_held_budget(mut self, bytes: usize) -> Self {
+        self.held_budget = bytes;
         self
     }
 
@@ -164,7 +199,7 @@ impl JqWorker {
             }
         }
         if guard.is_none() {
-            match spawn(exe, self.memory_mb) {
+            match spawn(exe, self.memory_mb, self.held_budget) {
                 Ok(p) => *guard = Some(p),
                 Err(e) => {
                     tracing::warn!(
@@ -182,7 +217,7 @@ impl JqWorker {
         let Some(proc) = guard.as_mut() else {
             return Err(JqError::WorkerDied("no worker".into()).into());
         };
-        let request = proc.request(code, input, vars);
+        let (request, plan) = proc.request(code, input, vars);
         self.sent
             .fetch_add(request.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let exchanged = tokio::select! {
@@ -191,7 +226,7 @@ impl JqWorker {
         };
         match exchanged {
             Some(Ok(reply)) => {
-                proc.remember(code, vars);
+                proc.remember(plan);
                 Ok(reply?)
             }
             Some(Err(e)) => {
@@ -233,7 +268,7 @@ async fn in_process(
     }
 }
 
-fn spawn(exe: &std::path::Path, memory_mb: u64) -> std::io::Result<Proc> {
+fn spawn(exe: &std::path::Path, memory_mb: u64, held_budget: usize) -> std::io::Result<Proc> {
     let mut child = tokio::process::Command::new(exe)
         .arg("jq-worker")
         .env("MESOS_KERNEL_JQ_MEMORY_MB", memory_mb.to_string())
@@ -268,6 +303,8 @@ fn spawn(exe: &std::path::Path, memory_mb: u64) -> std::io::Result<Proc> {
         stdin,
         stdout: BufReader::new(stdout),
         holds: HashMap::new(),
+        requests: 0,
+        held_budget,
         stderr_tail,
         stderr_task,
         in_flight: false,
@@ -275,30 +312,41 @@ fn spawn(exe: &std::path::Path, memory_mb: u64) -> std::io::Result<Proc> {
 }
 
 impl Proc {
-    /// The request frame's body: header length, header, then the values.
-    fn request(&self, code: &str, input: &Value, vars: &Variables) -> Vec<u8> {
+    /// The request frame's body (header length, header, then the values), and what the
+    /// worker will hold once it has answered.
+    fn request(&self, code: &str, input: &Value, vars: &Variables) -> (Vec<u8>, Plan) {
         // Serializing JSON values into a Vec cannot fail (string keys, finite numbers).
         let mut values = serde_json::to_vec(input).unwrap_or_else(|_| b"null".to_vec());
         let input_len = values.len();
         let mut headers = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
+        let mut plan = Plan::default();
         for name in crate::engine::session::referenced_names(code) {
-            if seen.contains(&name) {
+            if plan.used.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            seen.push(name);
             let (Some(value), Some(generation)) = (vars.get(name), vars.generation(name)) else {
                 continue;
             };
-            let len = if self.holds.get(name) == Some(&generation) {
-                None
-            } else {
-                let start = values.len();
-                if serde_json::to_writer(&mut values, value).is_err() {
-                    values.truncate(start);
-                    values.extend_from_slice(b"null");
+            let len = match self.holds.get(name) {
+                Some(held) if held.generation == generation => {
+                    plan.used.push((name.to_string(), *held));
+                    None
                 }
-                Some(values.len() - start)
+                _ => {
+                    let start = values.len();
+                    if serde_json::to_writer(&mut values, value).is_err() {
+                        values.truncate(start);
+                        values.extend_from_slice(b"null");
+                    }
+                    let bytes = values.len() - start;
+                    let held = Held {
+                        generation,
+                        bytes,
+                        last_used: 0,
+                    };
+                    plan.used.push((name.to_string(), held));
+                    Some(bytes)
+                }
             };
             headers.push(VarHeader {
                 name: name.to_string(),
@@ -306,24 +354,47 @@ impl Proc {
                 len,
             });
         }
+        // Over the budget, forget what this expression does not use, oldest use first.
+        let used = |n: &str| plan.used.iter().any(|(u, _)| u == n);
+        let mut total: usize = plan.used.iter().map(|(_, h)| h.bytes).sum::<usize>()
+            + self
+                .holds
+                .iter()
+                .filter(|(n, _)| !used(n))
+                .map(|(_, h)| h.bytes)
+                .sum::<usize>();
+        let mut idle: Vec<(&String, &Held)> = self.holds.iter().filter(|(n, _)| !used(n)).collect();
+        idle.sort_by_key(|(_, h)| h.last_used);
+        for (name, held) in idle {
+            if total <= self.held_budget {
+                break;
+            }
+            total -= held.bytes;
+            plan.forget.push(name.clone());
+        }
         let header = Header {
             code: code.to_string(),
             input_len,
             vars: headers,
+            forget: plan.forget.clone(),
         };
         let header = serde_json::to_vec(&header).unwrap_or_default();
         let mut body = Vec::with_capacity(4 + header.len() + values.len());
         body.extend_from_slice(&(header.len() as u32).to_le_bytes());
         body.extend_from_slice(&header);
         body.extend_from_slice(&values);
-        body
+        (body, plan)
     }
 
-    fn remember(&mut self, code: &str, vars: &Variables) {
-        for name in crate::engine::session::referenced_names(code) {
-            if let Some(generation) = vars.generation(name) {
-                self.holds.insert(name.to_string(), generation);
-            }
+    /// The worker answered: it now holds what the request sent and forgot what it said.
+    fn remember(&mut self, plan: Plan) {
+        self.requests += 1;
+        for name in &plan.forget {
+            self.holds.remove(name);
+        }
+        for (name, mut held) in plan.used {
+            held.last_used = self.requests;
+            self.holds.insert(name, held);
         }
     }
 
@@ -565,6 +636,9 @@ fn answer(
     held: &mut HashMap<String, (u64, jaq_json::Val)>,
 ) -> Result<Vec<jaq_json::Val>, JqError> {
     let (header, mut values) = split_request(body)?;
+    for name in &header.forget {
+        held.remove(name);
+    }
     let input = next_value(&mut values, header.input_len)?;
     let mut names = Vec::with_capacity(header.vars.len());
     let mut vals = Vec::with_capacity(header.vars.len());
