@@ -95,11 +95,7 @@ struct FrameworkLegacy<'a> {
 impl Serialize for FrameworkLegacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (m, f) = (self.m, self.f);
-        let used = f
-            .tasks
-            .iter()
-            .filter(|t| !t.is_terminal())
-            .fold(Resources::default(), |acc, t| acc.plus(&t.resources));
+        let used = f.used_resources();
         let offered = m.offered_to(&f.id);
         let info = &f.info;
         let empty = Value::String(String::new());

@@ -236,11 +236,7 @@ struct FrameworkV1<'a> {
 impl Serialize for FrameworkV1<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (m, f) = (self.m, self.f);
-        let used = f
-            .tasks
-            .iter()
-            .filter(|t| !t.is_terminal())
-            .fold(Resources::default(), |acc, t| acc.plus(&t.resources));
+        let used = f.used_resources();
         let offered = m.offered_to(&f.id);
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("framework_info", &f.info)?;

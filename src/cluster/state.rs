@@ -251,6 +251,14 @@ impl Framework {
         self.sink.is_some()
     }
 
+    /// What its live tasks use.
+    pub fn used_resources(&self) -> Resources {
+        self.tasks
+            .iter()
+            .filter(|t| !t.is_terminal())
+            .fold(Resources::default(), |acc, t| acc.plus(&t.resources))
+    }
+
     fn has_capability(&self, cap: &str) -> bool {
         self.info
             .get("capabilities")
