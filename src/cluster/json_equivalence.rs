@@ -484,12 +484,10 @@ fn master_state(m: &Master) -> Value {
 }
 
 mod tests {
-    use super::super::state::{id_of, now_secs, Settings, UPDATE_RETRY_MIN};
+    use super::super::state::{id_of, Settings};
     use super::super::{legacy, operator};
     use super::*;
     use bytes::Bytes;
-    use std::net::{IpAddr, Ipv4Addr};
-    use std::time::Duration;
     use tokio::sync::mpsc;
 
     fn offers_in(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
@@ -521,19 +519,8 @@ mod tests {
     /// removed framework whose task was killed.
     fn seeded() -> Master {
         let settings = Settings {
-            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 5050,
-            hostname: "127.0.0.1".into(),
-            heartbeat_interval: Duration::from_secs(1),
-            kill_grace: Duration::from_millis(100),
-            offer_timeout: None,
-            update_retry: UPDATE_RETRY_MIN,
-            work_dir: std::env::temp_dir(),
-            start_time: now_secs(),
             flags: vec![("work_dir".into(), "/tmp".into())],
-            scheme: "http",
-            agent_ping_timeout: Duration::from_secs(1),
-            max_agent_ping_timeouts: 3,
+            ..crate::cluster::state::tests::settings()
         };
         let mut m = Master::new(settings, Some(7));
         let mut fx = Vec::new();

@@ -1741,12 +1741,13 @@ pub fn update_event(status: &Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    pub(super) fn master() -> Master {
-        let settings = Settings {
+    /// A master on 127.0.0.1:5050 with short timeouts, for tests of the state machine.
+    pub(crate) fn settings() -> Settings {
+        Settings {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 5050,
             hostname: "127.0.0.1".into(),
@@ -1760,8 +1761,11 @@ mod tests {
             scheme: "http",
             agent_ping_timeout: Duration::from_secs(1),
             max_agent_ping_timeouts: 3,
-        };
-        let mut m = Master::new(settings, Some(1));
+        }
+    }
+
+    pub(super) fn master() -> Master {
+        let mut m = Master::new(settings(), Some(1));
         let total = Resources {
             cpus: 2.0,
             mem: 496.0,
