@@ -177,13 +177,14 @@ async fn operator_events_until_sentinel(c: &Cluster, ops: &mut Events) -> Vec<Va
     }
 }
 
-fn task_updated<'a>(events: &'a [Value], task: &str) -> Vec<&'a Value> {
+/// The state of `task`'s last TASK_UPDATED operator event.
+fn last_task_state(events: &[Value], task: &str) -> Option<Value> {
     events
         .iter()
-        .filter(|e| {
+        .rfind(|e| {
             e["type"] == "TASK_UPDATED" && e["task_updated"]["status"]["task_id"]["value"] == task
         })
-        .collect()
+        .map(|e| e["task_updated"]["state"].clone())
 }
 
 async fn metrics(c: &Cluster) -> Value {
@@ -289,11 +290,9 @@ async fn a_crashed_agent_is_unreachable_after_missed_health_checks() {
     // Operator subscribers hear each task's new state; Mesos sends AGENT_REMOVED only
     // when an agent unregisters, not when it becomes unreachable.
     let ops = operator_events_until_sentinel(&c, &mut s.ops).await;
-    let a1 = task_updated(&ops, "a1");
-    let a1_last = a1.last().map(|e| e["task_updated"]["state"].clone());
+    let a1_last = last_task_state(&ops, "a1");
     assert_eq!(a1_last, Some(json!("TASK_LOST")), "{ops:?}");
-    let b1 = task_updated(&ops, "b1");
-    let b1_last = b1.last().map(|e| e["task_updated"]["state"].clone());
+    let b1_last = last_task_state(&ops, "b1");
     assert_eq!(b1_last, Some(json!("TASK_UNREACHABLE")), "{ops:?}");
     assert!(!ops.iter().any(|e| e["type"] == "AGENT_REMOVED"), "{ops:?}");
 
@@ -400,11 +399,9 @@ async fn mark_agent_gone_removes_a_registered_agent_for_good() {
     assert_failure(&next_event(&mut s.aware_events).await, &s.lost);
 
     let ops = operator_events_until_sentinel(&c, &mut s.ops).await;
-    let b1 = task_updated(&ops, "b1");
-    let b1_last = b1.last().map(|e| e["task_updated"]["state"].clone());
+    let b1_last = last_task_state(&ops, "b1");
     assert_eq!(b1_last, Some(json!("TASK_GONE_BY_OPERATOR")), "{ops:?}");
-    let a1 = task_updated(&ops, "a1");
-    let a1_last = a1.last().map(|e| e["task_updated"]["state"].clone());
+    let a1_last = last_task_state(&ops, "a1");
     assert_eq!(a1_last, Some(json!("TASK_LOST")), "{ops:?}");
     assert!(!ops.iter().any(|e| e["type"] == "AGENT_REMOVED"), "{ops:?}");
 
