@@ -80,37 +80,35 @@ impl History {
             return;
         };
         let offset = match &mut self.store {
-            Store::File { file, end } => {
-                let offset = *end;
-                match file.write_all(input.as_bytes()) {
-                    Ok(()) => {
-                        *end += u64::from(len);
-                        offset
-                    }
-                    Err(e) => {
-                        // A full disk: keep what is written readable, go on in memory.
-                        tracing::warn!("history moves to memory: cannot write its file ({e})");
-                        let mut text = String::new();
-                        for entry in &mut self.index {
-                            let t = read_at(file, entry);
-                            entry.offset = text.len() as u64;
-                            text.push_str(&t);
-                        }
-                        let offset = text.len() as u64;
-                        text.push_str(input);
-                        self.store = Store::Memory(text);
-                        self.index.push(Entry { offset, line, len });
-                        return;
-                    }
+            Store::File { file, end } => match file.write_all(input.as_bytes()) {
+                Ok(()) => {
+                    *end += u64::from(len);
+                    *end - u64::from(len)
                 }
-            }
+                Err(e) => {
+                    // A full disk: keep what is written readable, go on in memory.
+                    tracing::warn!("history moves to memory: cannot write its file ({e})");
+                    self.move_to_memory();
+                    return self.push(u64::from(line), input);
+                }
+            },
             Store::Memory(text) => {
-                let offset = text.len() as u64;
                 text.push_str(input);
-                offset
+                (text.len() - input.len()) as u64
             }
         };
         self.index.push(Entry { offset, line, len });
+    }
+
+    fn move_to_memory(&mut self) {
+        let texts = self.entries(&self.index);
+        let mut text = String::new();
+        for (entry, (_, t)) in self.index.iter_mut().zip(texts) {
+            entry.offset = text.len() as u64;
+            entry.len = t.len() as u32;
+            text.push_str(&t);
+        }
+        self.store = Store::Memory(text);
     }
 
     pub fn len(&self) -> usize {
@@ -121,22 +119,40 @@ impl History {
         self.index.is_empty()
     }
 
-    fn text(&self, entry: &Entry) -> String {
-        match &self.store {
-            Store::File { file, .. } => read_at(file, entry),
-            Store::Memory(text) => {
-                let start = entry.offset as usize;
-                text.get(start..start + entry.len as usize)
-                    .unwrap_or("")
-                    .to_string()
-            }
-        }
-    }
-
+    /// The text of `selected`, in one read: cells are appended in order, so what a query
+    /// selects (a tail, a range of lines, everything) lies in one span of the store.
     fn entries(&self, selected: &[Entry]) -> Vec<(u64, String)> {
+        let start = selected.iter().map(|e| e.offset).min().unwrap_or(0);
+        let end = selected
+            .iter()
+            .map(|e| e.offset + u64::from(e.len))
+            .max()
+            .unwrap_or(0);
+        let span: std::borrow::Cow<[u8]> = match &self.store {
+            Store::File { file, .. } => {
+                let mut buf = vec![0u8; (end - start) as usize];
+                if let Err(e) = file.read_exact_at(&mut buf, start) {
+                    tracing::warn!("cannot read the history file: {e}");
+                    buf.clear();
+                }
+                buf.into()
+            }
+            Store::Memory(text) => text
+                .as_bytes()
+                .get(start as usize..end as usize)
+                .unwrap_or(&[])
+                .into(),
+        };
         selected
             .iter()
-            .map(|e| (u64::from(e.line), self.text(e)))
+            .map(|e| {
+                let at = (e.offset - start) as usize;
+                let text = span.get(at..at + e.len as usize).unwrap_or(&[]);
+                (
+                    u64::from(e.line),
+                    String::from_utf8_lossy(text).into_owned(),
+                )
+            })
             .collect()
     }
 
@@ -218,17 +234,6 @@ impl History {
     }
 }
 
-fn read_at(file: &File, entry: &Entry) -> String {
-    let mut buf = vec![0u8; entry.len as usize];
-    match file.read_exact_at(&mut buf, entry.offset) {
-        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
-        Err(e) => {
-            tracing::warn!("cannot read history line {}: {e}", entry.line);
-            String::new()
-        }
-    }
-}
-
 fn tail<T>(mut items: Vec<T>, n: Option<usize>) -> Vec<T> {
     if let Some(n) = n {
         if items.len() > n {
@@ -254,6 +259,40 @@ mod tests {
             h.push(i as u64 + 1, code);
         }
         h
+    }
+
+    #[test]
+    fn a_failed_write_moves_the_history_to_memory_and_keeps_it() {
+        // A file that takes no writes, holding two cells already: as a full disk would.
+        let path = std::env::temp_dir().join(format!("history-test-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, "1+1PRINT \"é\"").unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let mut h = History {
+            index: vec![
+                Entry {
+                    offset: 0,
+                    line: 1,
+                    len: 3,
+                },
+                Entry {
+                    offset: 3,
+                    line: 2,
+                    len: 10,
+                },
+            ],
+            store: Store::File { file, end: 13 },
+        };
+        h.push(3, "GET_STATE");
+        assert!(matches!(h.store, Store::Memory(_)));
+        assert_eq!(
+            h.query(&json!({"hist_access_type": "tail", "n": 5})),
+            vec![
+                json!([1, 1, "1+1"]),
+                json!([1, 2, "PRINT \"é\""]),
+                json!([1, 3, "GET_STATE"])
+            ]
+        );
     }
 
     #[test]
