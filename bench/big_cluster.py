@@ -10,32 +10,14 @@ Usage: python bench/big_cluster.py [--agents 1000] [--tasks 10] [--rounds 5]
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import threading
 import time
 
 import requests
 from jupyter_client.manager import KernelManager
 
-BIN = os.environ.get("MESOS_KERNEL_BIN", "target/release/mesos-kernel")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from benchlib import rss_mib, start_cluster
 
 
 def records(resp):
@@ -133,21 +115,9 @@ def main():
     ap.add_argument("--tasks", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    port = free_port()
-    cluster = subprocess.Popen([BIN, "cluster", "--port", str(port), "--agents", str(args.agents),
-                                "--cpus", "20", "--mem", "20000", "--seed", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    master = f"http://127.0.0.1:{port}"
+    cluster, master = start_cluster("--agents", str(args.agents), "--cpus", "20",
+                                    "--mem", "20000", "--seed", "1")
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(f"{master}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, "the cluster did not start"
-            time.sleep(0.1)
         t = time.perf_counter()
         launched, _stream = populate(master, args.agents, args.tasks)
         populate_s = time.perf_counter() - t

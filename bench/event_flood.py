@@ -26,36 +26,16 @@ import collections
 import datetime
 import json
 import os
-import socket
 import statistics
-import subprocess
 import threading
 import time
 
 import requests
 from jupyter_client.manager import KernelManager
 
-BIN = os.environ.get("MESOS_KERNEL_BIN", "target/release/mesos-kernel")
+from benchlib import rss_mib, start_cluster
+
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss_mib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 class RssSampler:
@@ -242,24 +222,12 @@ def main():
     ap.add_argument("--tasks", type=int, default=2000, help="tasks per launch flood (2 updates each)")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    port = free_port()
     # One big agent: every launch flood fits in a single offer.
-    cluster = subprocess.Popen([BIN, "cluster", "--port", str(port), "--agents", "1",
-                                "--cpus", "10000", "--mem", "10000000", "--seed", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    master = f"http://127.0.0.1:{port}"
+    cluster, master = start_cluster("--agents", "1", "--cpus", "10000", "--mem", "10000000",
+                                    "--seed", "1")
     ours_rec, ours_steady, peer_rec, peer_steady, ours_up, peer_up = [], [], [], [], [], []
     rss_after = []
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(f"{master}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, "the cluster did not start"
-            time.sleep(0.1)
         km = KernelManager(kernel_name="mesos")
         km.start_kernel(env=dict(os.environ, MESOS_MASTER=master))
         kc = km.client()

@@ -11,15 +11,9 @@ import time
 
 from jupyter_client.manager import KernelManager
 
+from benchlib import rss_kib
+
 KERNELS = [("mesos", "1 + 2"), ("python3", "1")]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def until_idle(kc, msg_id):

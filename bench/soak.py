@@ -5,13 +5,12 @@ Usage: python bench/soak.py [--executes 10000] [--stream-seconds 120]
 
 import argparse
 import os
-import socket
-import subprocess
 import time
 
 from jupyter_client.manager import KernelManager
 
-BIN = os.environ.get("MESOS_KERNEL_BIN", "target/release/mesos-kernel")
+from benchlib import rss_kib, start_cluster
+
 CELLS = [
     "1 + 2",
     "x = [range(100)] | map({id: ., name: \"t\\(.)\"})\n$x | length",
@@ -22,14 +21,6 @@ CELLS = [
     "%vars",
     "GET_VERSON",  # an unknown call
 ]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def run(kc, code):
@@ -47,15 +38,10 @@ def main():
     ap.add_argument("--executes", type=int, default=10000)
     ap.add_argument("--stream-seconds", type=int, default=120)
     args = ap.parse_args()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    cluster = subprocess.Popen([BIN, "cluster", "--port", str(port), "--agents", "2",
-                                "--heartbeat-interval", "10ms", "--seed", "3"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cluster, master = start_cluster("--agents", "2", "--heartbeat-interval", "10ms",
+                                    "--seed", "3")
     km = KernelManager(kernel_name="mesos")
-    km.start_kernel(env=dict(os.environ, MESOS_MASTER=f"http://127.0.0.1:{port}"))
+    km.start_kernel(env=dict(os.environ, MESOS_MASTER=master))
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
