@@ -26,6 +26,18 @@ def rss_mib(pid):
     return rss_kib(pid) / 1024
 
 
+def cpu_seconds(pid):
+    """User + system CPU time `pid` has used, in seconds (its own, not its children's); 0
+    once it is gone. Unlike wall time, barely moved by other load on the machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # The fields after the command (which may hold spaces) start after its ')'.
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

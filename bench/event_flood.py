@@ -17,8 +17,11 @@ A B A B; medians and ratios (ours / peer: above 1 means the kernel is faster).
   and 2M acknowledgements).
 
 The kernel's RSS is sampled every 20 ms: before the first flood, its peak during the floods,
-and after each round (flat means the rounds do not accumulate).
+and after each round (flat means the rounds do not accumulate). The kernel's CPU time per
+event (user + system, from /proc) is reported beside the rates: on a loaded machine it moves
+far less than wall time, so it compares two builds where the rates cannot.
 Usage: python bench/event_flood.py [--events 20000] [--tasks 2000] [--rounds 3]
+       [--first-cell '%http on']
 """
 
 import argparse
@@ -33,7 +36,7 @@ import time
 import requests
 from jupyter_client.manager import KernelManager
 
-from benchlib import rss_mib, start_cluster
+from benchlib import cpu_seconds, rss_mib, start_cluster
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -80,20 +83,22 @@ def received(text):
 
 # --- mesos-kernel -------------------------------------------------------------------------
 
-def ours_reconcile(kc, n, tag):
+def ours_reconcile(kc, pid, n, tag):
     t0 = time.time()
+    cpu0 = cpu_seconds(pid)
     execute(kc, f'{{"type": "RECONCILE", "reconcile": {{"tasks": '
                 f'[range({n}) | {{"task_id": {{"value": "{tag}-\\(.)"}}}}]}}}}\n'
                 f'WAIT any($events[]; .update.status.task_id.value == "{tag}-{n - 1}") timeout=300s')
+    cpu = cpu_seconds(pid) - cpu0
     last, _ = execute(kc, f'$events[] | select(.update.status.task_id.value == "{tag}-{n - 1}") | .received')
     first, _ = execute(kc, "$events | first | .received")
     count, _ = execute(kc, "$events | length")
     burst = received(last) - t0
     steady = (int(count) - 1) / max(received(last) - received(first), 1e-3)
-    return n / burst, steady
+    return n / burst, steady, cpu / n
 
 
-def ours_launch(kc, m, tag):
+def ours_launch(kc, pid, m, tag):
     execute(kc, f"SUBSCRIBE name={tag} user=bench\nOFFERS wait=30s")
     task = ('{"name": "\\($i)", "task_id": {"value": "' + tag + '-\\($i)"}, '
             '"agent_id": $offers[0].agent_id, '
@@ -102,12 +107,14 @@ def ours_launch(kc, m, tag):
             '"resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.01}}, '
             '{"name": "mem", "type": "SCALAR", "scalar": {"value": 1}}]}')
     t0 = time.perf_counter()
+    cpu0 = cpu_seconds(pid)
     execute(kc, '{"type": "ACCEPT", "accept": {"offer_ids": [$offers[0].id], "operations": '
                 f'[{{"type": "LAUNCH", "launch": {{"task_infos": [range({m}) as $i | {task}]}}}}]}}}}\n'
                 f'WAIT ([$tasks[] | select(.state == "TASK_RUNNING")] | length) == {m} timeout=300s')
     elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds(pid) - cpu0
     execute(kc, "TEARDOWN")
-    return 2 * m / elapsed
+    return 2 * m / elapsed, cpu / (2 * m)
 
 
 # --- the Python peer ----------------------------------------------------------------------
@@ -221,11 +228,15 @@ def main():
     ap.add_argument("--events", type=int, default=20000, help="UPDATE events per reconcile flood")
     ap.add_argument("--tasks", type=int, default=2000, help="tasks per launch flood (2 updates each)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--first-cell", default=None,
+                    help="a cell the kernel runs before the floods, e.g. '%%http on' or "
+                         "'%%record /tmp/flood.jsonl' to measure what the wire costs when on")
     args = ap.parse_args()
     # One big agent: every launch flood fits in a single offer.
     cluster, master = start_cluster("--agents", "1", "--cpus", "10000", "--mem", "10000000",
                                     "--seed", "1")
     ours_rec, ours_steady, peer_rec, peer_steady, ours_up, peer_up = [], [], [], [], [], []
+    cpu_rec, cpu_up = [], []
     rss_after = []
     try:
         km = KernelManager(kernel_name="mesos")
@@ -235,14 +246,17 @@ def main():
         kc.wait_for_ready(timeout=60)
         pid = km.provisioner.process.pid
         execute(kc, "GET_HEALTH")
+        if args.first_cell:
+            execute(kc, args.first_cell)
         rss_before = rss_mib(pid)
         sampler = RssSampler(pid)
         for r in range(args.rounds):
             # reconcile: a framework each side, subscribed for the round.
             execute(kc, f"SUBSCRIBE name=reconcile{r} user=bench")
-            burst, steady = ours_reconcile(kc, args.events, f"r{r}")
+            burst, steady, cpu = ours_reconcile(kc, pid, args.events, f"r{r}")
             ours_rec.append(burst)
             ours_steady.append(steady)
+            cpu_rec.append(cpu)
             execute(kc, "TEARDOWN")
             fw = PeerFramework(master, f"peer-reconcile{r}")
             burst, steady = peer_reconcile(fw, args.events, f"r{r}")
@@ -250,11 +264,14 @@ def main():
             peer_steady.append(steady)
             fw.close()
             # launch
-            ours_up.append(ours_launch(kc, args.tasks, f"l{r}"))
+            rate, cpu = ours_launch(kc, pid, args.tasks, f"l{r}")
+            ours_up.append(rate)
+            cpu_up.append(cpu)
             peer_up.append(peer_launch(master, args.tasks, f"pl{r}"))
             rss_after.append(rss_mib(pid))
             print(f"round {r + 1}: reconcile {ours_rec[-1]:.0f} / {peer_rec[-1]:.0f} events/s, "
-                  f"launch {ours_up[-1]:.0f} / {peer_up[-1]:.0f} events/s, kernel RSS {rss_after[-1]:.1f} MiB",
+                  f"launch {ours_up[-1]:.0f} / {peer_up[-1]:.0f} events/s, kernel RSS {rss_after[-1]:.1f} MiB, "
+                  f"kernel CPU per event {cpu_rec[-1]:.1f} / {cpu_up[-1]:.1f} µs (reconcile / launch)",
                   flush=True)
         sampler.active = False
         kc.stop_channels()
@@ -274,6 +291,8 @@ def main():
         ("launch: ACCEPT to all running (updates+acks)", ours_up, peer_up),
     ):
         print(f"{label:<52}{med(o):>9.0f} ev/s{med(p):>9.0f} ev/s{med(o) / med(p):>8.2f}")
+    print(f"{'kernel CPU per event: reconcile / launch':<52}"
+          f"{med(cpu_rec) * 1e6:.1f} / {med(cpu_up) * 1e6:.1f} µs")
     print(f"{'kernel RSS before / peak during / after each round':<52}"
           f"{rss_before:.1f} / {sampler.peak:.1f} / {' '.join(f'{x:.1f}' for x in rss_after)} MiB")
 

@@ -31,14 +31,17 @@ def one_round(name, code, executes):
     kc = km.client()
     kc.start_channels()
     # Retry kernel_info until the kernel answers: the first may go out before it binds.
+    # A reply to an earlier try is skipped without sending again: on a loaded machine,
+    # sending on each one chased the replies forever, one behind.
+    msg_id = kc.kernel_info()
     while True:
-        msg_id = kc.kernel_info()
         try:
             reply = kc.get_shell_msg(timeout=0.5)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
         except Exception:
+            msg_id = kc.kernel_info()
             continue
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
     startup = time.perf_counter() - started
     rss = rss_kib(km.provisioner.process.pid)
     # Make sure iopub is subscribed (wait_for_ready checks it), then time executes.

@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh debug
+# The Mesos clients the cluster is tested with (pymesos, mesoshttp, avmesos, avmesos-cli).
+scripts/install-clients.sh "$VIRTUAL_ENV"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

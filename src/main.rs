@@ -65,6 +65,11 @@ fn run_kernel(
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // A log line that cannot be written is lost, not a panic: the kernel's stderr is
+        // often a terminal that can close under it (a console whose window was closed),
+        // and tracing-subscriber reports a failed write with eprintln!, which panics the
+        // task that logged (once, the parent watch: the kernel outlived its console).
+        .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MESOS_KERNEL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -76,7 +81,7 @@ fn main() -> ExitCode {
         return match mesos_kernel::engine::jq_worker::serve() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("mesos-kernel jq-worker: {e}");
+                say(&format!("mesos-kernel jq-worker: {e}"));
                 ExitCode::FAILURE
             }
         };
@@ -84,7 +89,9 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mesos-kernel: cannot start the async runtime: {e}");
+            say(&format!(
+                "mesos-kernel: cannot start the async runtime: {e}"
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -115,8 +122,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mesos-kernel: {e}");
+            say(&format!("mesos-kernel: {e}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A line on stderr, if stderr is still there (eprintln! would panic when it is not).
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

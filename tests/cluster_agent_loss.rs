@@ -256,7 +256,7 @@ async fn a_crashed_agent_is_unreachable_after_missed_health_checks() {
             .map(|f| f["value"].clone())
             .unwrap_or_default()
     };
-    assert_eq!(flag("agent_ping_timeout"), "0.1secs");
+    assert_eq!(flag("agent_ping_timeout"), "100ms");
     assert_eq!(flag("max_agent_ping_timeouts"), "3");
 
     let lost_id = s.lost["value"].as_str().unwrap_or_default().to_string();

@@ -3,8 +3,10 @@
 //! authentication, and HTTPS with a private CA. Every cluster is a `mesos-kernel cluster`
 //! process; waits poll with deadlines.
 
+mod cluster_support;
 mod common;
 
+use cluster_support::{elected, until};
 use common::Harness;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -103,31 +105,6 @@ fn raw_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
-}
-
-async fn elected(master: &str) -> Option<bool> {
-    let m: Value = raw_client()
-        .get(format!("{master}/metrics/snapshot"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    Some(m["master/elected"] == 1.0)
-}
-
-/// Polls until `f` is true or the deadline passes.
-async fn until<F, Fut>(what: &str, within: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn zookeeper() -> Option<String> {
@@ -286,9 +263,98 @@ async fn two_masters_elect_one_and_the_framework_follows_a_failover() {
         .iter()
         .filter(|t| t["state"] == "TASK_RUNNING")
         .collect();
-    assert_eq!(running.len(), 1, "{state}");
-    assert_eq!(running[0]["name"], "after");
+    // `long` is kept too when it ran on the second process's agent (agents follow the
+    // leader, so the first master offered both); on the first's agent it died with it.
+    assert!(running.iter().any(|t| t["name"] == "after"), "{state}");
+    assert!(
+        running
+            .iter()
+            .all(|t| t["name"] == "after" || t["name"] == "long"),
+        "{state}"
+    );
     h.ok("TEARDOWN").await;
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs `wait` in a loop of short cells until it holds; returns what the kernel said on
+/// stderr meanwhile.
+async fn until_cell(h: &mut Harness, wait: &str, within: Duration) -> String {
+    let started = Instant::now();
+    let mut said = String::new();
+    loop {
+        let (result, published) = h.run(wait).await;
+        for (t, c) in &published {
+            if t == "stream" && c["name"] == "stderr" {
+                said.push_str(c["text"].as_str().unwrap_or(""));
+            }
+        }
+        if result.is_ok() {
+            return said;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{wait} never held; the kernel said: {said}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_operator_stream_follows_a_new_leader_through_zookeeper_and_redirects() {
+    let Some(zk) = zookeeper() else { return };
+    let dir = temp_dir("ha-operator");
+    let url = format!("zk://{zk}/mesos-kernel-ha-{}/mesos", uuid::Uuid::new_v4());
+    let zk_args = ["--zk", url.as_str(), "--zk-session-timeout", "2secs"];
+    let mut first = ClusterProcess::start(&dir, "first", &zk_args);
+    let first_url = first.master.clone();
+    until("the first master leads", Duration::from_secs(20), || {
+        let m = first_url.clone();
+        async move { elected(&m).await == Some(true) }
+    })
+    .await;
+    let second = ClusterProcess::start(&dir, "second", &zk_args);
+    let second_url = second.master.clone();
+    until(
+        "the second master stands by",
+        Duration::from_secs(20),
+        || {
+            let m = second_url.clone();
+            async move { elected(&m).await == Some(false) }
+        },
+    )
+    .await;
+
+    // One kernel finds the leader in ZooKeeper; another is pointed at the standby, which
+    // redirects it to the leader.
+    let mut by_zk = Harness::new();
+    by_zk
+        .ok(&format!("%master {url}\noperator SUBSCRIBE"))
+        .await;
+    let mut by_redirect = Harness::new();
+    by_redirect
+        .ok(&format!("%master {second_url}\noperator SUBSCRIBE"))
+        .await;
+    for h in [&by_zk, &by_redirect] {
+        let op = h.var("operator").unwrap();
+        assert_eq!(op["status"], "connected");
+        assert_eq!(op["master"], first_url.as_str(), "{op}");
+    }
+
+    // The leader dies: both streams say so and open again at the new leader.
+    first.kill();
+    let wait = format!(
+        "WAIT $operator.status == \"connected\" and $operator.master == \"{second_url}\" timeout=1s"
+    );
+    for h in [&mut by_zk, &mut by_redirect] {
+        let said = until_cell(h, &wait, Duration::from_secs(60)).await;
+        assert!(
+            said.contains("The operator event stream was lost"),
+            "{said}"
+        );
+        let op = h.var("operator").unwrap();
+        assert_eq!(op["subscriptions"], 2, "{op}");
+        assert_eq!(op["agents"].as_array().unwrap().len(), 1, "{op}");
+    }
     drop(second);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -400,6 +466,12 @@ async fn credentials_are_required_and_never_shown() {
         r.text().await.unwrap(),
         "Failed to validate scheduler::Call: Authenticated principal 'ops' does not match principal 'someone-else' set in `FrameworkInfo`"
     );
+    // The framework got the principal it authenticated as, so naming it when
+    // re-subscribing changes nothing (Mesos refuses a principal change).
+    h.ok("f = GET /master/frameworks\nASSERT $f.frameworks[0].principal == \"ops\"")
+        .await;
+    h.ok("SUBSCRIBE name=authed user=root principal=ops id=$framework_id")
+        .await;
     h.ok("TEARDOWN").await;
     assert!(!published_all.contains(secret), "the secret was published");
     assert!(
@@ -511,4 +583,60 @@ async fn https_with_a_private_ca() {
     assert!(said.contains("WARNING: insecure=true"), "{said}");
     drop(cluster);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Whoever started `mesos-kernel cluster` may stop reading its stdout: the cluster goes on
+/// serving and still stops cleanly on SIGTERM (its lines went to a closed pipe).
+#[tokio::test]
+async fn a_cluster_whose_stdout_reader_left_serves_on_and_stops_cleanly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-kernel"))
+        .args(["cluster", "--port", "0", "--agents", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the cluster");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("the first line");
+    // The reader is gone: the agents' lines and "stopping" meet a closed pipe.
+    let master = first
+        .trim()
+        .strip_prefix("mesos-kernel cluster: master ")
+        .expect("the master's URL first")
+        .to_string();
+    let client = raw_client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the cluster died when its stdout closed"
+        );
+        let slaves = match client.get(format!("{master}/master/slaves")).send().await {
+            Ok(r) => r.json::<Value>().await.ok(),
+            Err(_) => None,
+        };
+        if slaves.is_some_and(|v| v["slaves"].as_array().is_some_and(|a| a.len() == 2)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster never served two agents"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "the cluster ended with {status}");
 }

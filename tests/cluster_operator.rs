@@ -60,9 +60,8 @@ async fn master_get_calls_answer_with_mesos_shapes() {
 async fn operator_errors_and_unimplemented_calls() {
     let c = start().await;
     let u = format!("{}/api/v1", c.master_url());
-    let (code, body) = post(&u, &json!({"type": "GET_QUOTA"}), None).await;
-    assert_eq!(code, 501);
-    assert!(body.contains("GET_QUOTA"), "{body}");
+    // Every call of Mesos 1.11's master API is answered now (maintenance, quota, weights,
+    // reservations, volumes, operations).
     let (code, body) = post(&u, &json!({"type": "GET_METRICS"}), None).await;
     assert_eq!(
         (code, body.as_str()),
@@ -96,9 +95,18 @@ async fn operator_errors_and_unimplemented_calls() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status().as_u16(), 405);
     let a = format!("{}/api/v1", c.agent_urls()[0]);
+    // Container calls are answered now (tests/cluster_containers.rs); a call Mesos knows
+    // and this cluster does not still names itself in a 501.
     let (code, body) = post(&a, &json!({"type": "LAUNCH_NESTED_CONTAINER"}), None).await;
-    assert_eq!(code, 501);
-    assert!(body.contains("LAUNCH_NESTED_CONTAINER"), "{body}");
+    assert_eq!(
+        (code, body.as_str()),
+        (
+            400,
+            "Failed to validate agent::Call: Expecting 'launch_nested_container' to be present"
+        )
+    );
+    // The agent answers every call of Mesos 1.11's agent API too (SET_LOGGING_LEVEL and
+    // GET_OPERATIONS were the last).
     c.shutdown().await;
 }
 

@@ -111,3 +111,104 @@ async fn resources_chart() {
     assert!(spec["$schema"].as_str().unwrap().contains("vega-lite/v5"));
     assert!(data["text/plain"].as_str().unwrap().contains("cpus"));
 }
+
+/// Maintenance, draining and logging by name, as a cell writes them: the by-name fields
+/// become Mesos's call (`schedule=` JSON with variables, `machines=` a list of MachineIDs,
+/// `max_grace_period=` a google.protobuf.Duration, `duration=` a DurationInfo), and the
+/// embedded cluster answers as Mesos does.
+#[tokio::test]
+async fn maintenance_calls_by_name() {
+    let mut h = Harness::new();
+    h.ok("agents = GET_AGENTS | .get_agents.agents").await;
+    let agents = h.var("agents").unwrap();
+    let hosts: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["agent_info"]["hostname"].as_str())
+        .collect();
+    assert_eq!(
+        hosts,
+        ["agent1", "agent2"],
+        "each agent is a machine of its own"
+    );
+    h.ok(r#"m = {hostname: "agent2", ip: "127.0.0.1"}"#).await;
+    h.ok(r#"UPDATE_MAINTENANCE_SCHEDULE schedule={"windows": [{"machine_ids": [$m], "unavailability": {"start": {"nanoseconds": 5}}}]}"#)
+        .await;
+    // Mesos's empty 200 shows as the call and its status.
+    assert_eq!(
+        h.var("_").unwrap(),
+        json!({"type": "UPDATE_MAINTENANCE_SCHEDULE", "status": "200 OK"})
+    );
+    h.ok("s = GET_MAINTENANCE_STATUS | .get_maintenance_status.status")
+        .await;
+    assert_eq!(
+        h.var("s").unwrap(),
+        json!({"draining_machines": [{"id": {"hostname": "agent2", "ip": "127.0.0.1"}}]})
+    );
+    // A machine not in DRAINING mode cannot come up; Mesos's words reach the cell.
+    let e = h.err("STOP_MAINTENANCE machines=[$m]").await;
+    assert!(e.evalue.contains("400"), "{}", e.evalue);
+    assert!(
+        e.evalue
+            .contains("is not in DOWN mode and cannot be brought up"),
+        "{}",
+        e.evalue
+    );
+    // DRAIN_AGENT refuses an agent of a scheduled machine.
+    let e = h
+        .err("DRAIN_AGENT agent_id=$agents[1].agent_info.id max_grace_period=10m")
+        .await;
+    assert!(
+        e.evalue
+            .contains("is part of a maintenance schedule under Machine agent2 (127.0.0.1)"),
+        "{}",
+        e.evalue
+    );
+}
+
+/// DRAIN_AGENT, DEACTIVATE_AGENT and REACTIVATE_AGENT by name, SET/GET_LOGGING_LEVEL on the
+/// master and an agent, and the calls' help pages.
+#[tokio::test]
+async fn draining_and_logging_calls_by_name() {
+    let mut h = Harness::new();
+    h.ok("agents = GET_AGENTS | .get_agents.agents").await;
+    // An agent drains, with its grace period written as the docs write it.
+    h.ok("DRAIN_AGENT agent_id=$agents[0].agent_info.id max_grace_period=10m")
+        .await;
+    h.ok("a = GET_AGENTS | .get_agents.agents[0]").await;
+    let a = h.var("a").unwrap();
+    assert_eq!(a["deactivated"], true);
+    assert_eq!(
+        a["drain_info"],
+        json!({"state": "DRAINED", "config": {"mark_gone": false,
+            "max_grace_period": {"nanoseconds": 600_000_000_000i64}}})
+    );
+    let e = h.err("DEACTIVATE_AGENT agent_id=nope").await;
+    assert!(e.evalue.contains("Unknown agent"), "{}", e.evalue);
+    h.ok("REACTIVATE_AGENT agent_id=$agents[0].agent_info.id")
+        .await;
+    h.ok("DEACTIVATE_AGENT agent_id=$agents[1].agent_info.id")
+        .await;
+    h.ok("d = GET_AGENTS | .get_agents.agents | map(.deactivated)")
+        .await;
+    assert_eq!(h.var("d").unwrap(), json!([false, true]));
+    // Logging, on the master and an agent; the help pages exist.
+    h.ok("SET_LOGGING_LEVEL level=2 duration=1m").await;
+    h.ok("l = GET_LOGGING_LEVEL | .get_logging_level.level")
+        .await;
+    assert_eq!(h.var("l").unwrap(), json!(2));
+    h.ok("l = agent GET_LOGGING_LEVEL | .get_logging_level.level")
+        .await;
+    assert_eq!(
+        h.var("l").unwrap(),
+        json!(0),
+        "each process has its own level"
+    );
+    for call in ["DRAIN_AGENT", "START_MAINTENANCE", "DECLINE_INVERSE_OFFERS"] {
+        let (result, published) = h.run(&format!("%help {call}")).await;
+        assert!(result.is_ok(), "{result:?}");
+        let shown = format!("{published:?}");
+        assert!(shown.contains(call) && shown.contains("Example"), "{shown}");
+    }
+}

@@ -246,3 +246,65 @@ async fn mark_agent_gone_by_name_from_a_cell() {
     assert!(e.evalue.contains("404"), "{}", e.evalue);
     assert!(e.evalue.contains("Agent 'nope' not found"), "{}", e.evalue);
 }
+
+#[tokio::test]
+async fn the_operator_stream_says_it_was_lost_and_reconnects_to_a_restarted_master() {
+    let port = free_port();
+    let mut cluster = ClusterProcess::start(port);
+    let mut h = Harness::new();
+    h.ok(&format!(
+        "%master http://127.0.0.1:{}\noperator SUBSCRIBE",
+        cluster.port
+    ))
+    .await;
+    let before = h.var("operator").unwrap();
+    assert_eq!(before["status"], "connected");
+    assert_eq!(before["subscriptions"], 1);
+
+    cluster.kill();
+    let (result, published) = h
+        .run("WAIT $operator.status == \"reconnecting\" timeout=10s\nPRINT $operator.problem")
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let mut said = stderr(&published);
+    let _cluster = ClusterProcess::start(port);
+
+    // A visible message, then the stream is open again with the new master's state.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (result, published) = h
+            .run("WAIT $operator.status == \"connected\" and $operator.subscriptions == 2 timeout=2s")
+            .await;
+        said.push_str(&stderr(&published));
+        if result.is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the operator stream never came back; the kernel said: {said}"
+        );
+    }
+    assert!(
+        said.contains("The operator event stream was lost"),
+        "the loss was not shown: {said}"
+    );
+    assert!(
+        said.contains("The operator event stream is open again"),
+        "{said}"
+    );
+    let after = h.var("operator").unwrap();
+    assert_eq!(after["agents"].as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(after["problem"], Value::Null);
+    let subscribed = after["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "SUBSCRIBED")
+        .count();
+    assert_eq!(subscribed, 2);
+    // The restarted master counts one operator stream: the kernel opened no second one.
+    assert_eq!(
+        metric(&mut h, "master/operator_event_stream_subscribers").await,
+        1.0
+    );
+}

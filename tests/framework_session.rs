@@ -180,3 +180,43 @@ async fn launch_arguments_never_pass_through_a_shell() {
         .await;
     assert_eq!(e.ename, "InvalidCall", "{}", e.evalue);
 }
+
+/// A burst of updates redraws `TASKS watch` at most ten times a second, and the last
+/// state is always drawn, also after the cell that caused it ended.
+#[tokio::test]
+async fn a_tasks_watch_is_redrawn_at_most_ten_times_a_second_and_last_as_it_is() {
+    let mut h = subscribed().await;
+    // The watch, then thirty short tasks in one ACCEPT: about 90 updates in a burst.
+    let (result, mut live) = h
+        .run_live(concat!("TASKS watch\n", r#"{"type": "ACCEPT", "accept": {"offer_ids": [$offers[0].id], "operations": [{"type": "LAUNCH", "launch": {"task_infos": [range(30) as $i | {
+        "name": "w\($i)", "task_id": {"value": "w\($i)"}, "agent_id": $offers[0].agent_id,
+        "command": {"value": "true"},
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.05}},
+                      {"name": "mem", "type": "SCALAR", "scalar": {"value": 8}}]}]}}]}}"#))
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let finished_all = |c: &Value| {
+        c["data"]["text/plain"]
+            .as_str()
+            .is_some_and(|p| p.matches("TASK_FINISHED").count() == 30)
+    };
+    live.until(
+        std::time::Duration::from_secs(30),
+        "a redraw with all thirty finished",
+        |t, c| t == "update_display_data" && finished_all(c),
+    )
+    .await;
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = live
+        .seen
+        .iter()
+        .zip(&live.dates)
+        .filter(|((t, _), _)| t == "update_display_data")
+        .map(|(_, d)| chrono::DateTime::parse_from_rfc3339(d).unwrap())
+        .collect();
+    let gaps: Vec<i64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_milliseconds())
+        .collect();
+    assert!(gaps.iter().all(|g| *g >= 99), "redraws too close: {gaps:?}");
+    h.ok("TEARDOWN").await;
+}

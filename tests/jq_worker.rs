@@ -9,17 +9,26 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-/// Whether process `pid` still runs (a reaped process has no /proc entry; a zombie is
-/// dead too).
+/// Whether process `pid` still runs (a reaped process is gone; a zombie is dead too): its
+/// /proc entry on Linux, `ps` elsewhere.
 fn alive(pid: u32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
+    #[cfg(target_os = "linux")]
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_default()
         .rsplit(')')
         .next()
         .unwrap_or("")
         .split_whitespace()
-        .next();
-    matches!(state, Some(s) if s != "Z" && s != "X")
+        .next()
+        .map(str::to_string);
+    #[cfg(not(target_os = "linux"))]
+    let state = std::process::Command::new("ps")
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty());
+    matches!(state, Some(s) if !s.starts_with('Z') && !s.starts_with('X'))
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -175,4 +184,88 @@ async fn the_worker_forgets_variables_past_its_budget_and_is_sent_them_again() {
     assert!(sent(&h) - before > 500, "a was sent again");
     // One expression using both still sees both, over the budget or not.
     assert_eq!(h.ok("($a + $b) | length").await["text/plain"], "200");
+}
+
+/// One request frame as the kernel writes it (see `engine::jq_worker`): a length, then a
+/// header's length, the header, and the input's JSON.
+fn request_frame(code: &str) -> Vec<u8> {
+    let header = serde_json::json!({ "code": code, "input_len": 4, "vars": [] }).to_string();
+    let mut body = (header.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(header.as_bytes());
+    body.extend_from_slice(b"null");
+    let mut frame = (body.len() as u32).to_le_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// CPU time of a process in clock ticks, where /proc tells it.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    fields
+        .get(11)
+        .and_then(|u| u.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+}
+
+/// The worker ends when its stdin closes, even while busy in a filter that never ends:
+/// that is how it ends with its kernel where there is no parent-death signal (everywhere
+/// but Linux). Here the parent (this test) lives on, so only the closed pipe can end it.
+#[test]
+fn a_busy_worker_ends_when_its_pipe_closes() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-kernel"))
+        .arg("jq-worker")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    stdin.write_all(&request_frame("1 + 1")).unwrap();
+    let mut len = [0u8; 4];
+    stdout.read_exact(&mut len).unwrap();
+    let mut reply = vec![0u8; u32::from_le_bytes(len) as usize];
+    stdout.read_exact(&mut reply).unwrap();
+    assert_eq!(String::from_utf8_lossy(&reply), r#"{"Ok":[2]}"#);
+
+    stdin
+        .write_all(&request_frame("last(range(1e18))"))
+        .unwrap();
+    stdin.flush().unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    #[cfg(target_os = "linux")]
+    while cpu_ticks(pid) < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not start evaluating"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the worker {pid} kept running after its stdin closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
 }

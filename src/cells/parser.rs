@@ -2,6 +2,8 @@
 //! leading `|` and HTTP headers and bodies continue a statement onto the next lines.
 //! Every statement and argument keeps its position for error carets and completion.
 
+use crate::cells::http;
+pub use crate::cells::http::{HttpBody, HttpRequest, HTTP_METHODS};
 use crate::cells::lexer::{self, advance, Balance, Pos};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +17,9 @@ pub struct Statement {
     /// `... | jq-filter` applied to the result (for calls, JSON calls and HTTP requests;
     /// a bare jq expression keeps its pipes).
     pub filter: Option<String>,
+    /// Where the filter's text starts, when the parser knows better than the statement's
+    /// first `|` (an HTTP body may hold one).
+    pub filter_pos: Option<Pos>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,16 +89,6 @@ pub enum ArgValue {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct HttpRequest {
-    pub method: String,
-    /// A path (`/master/state`), a URL, or starting with `$` (`$agent/state`).
-    pub target: String,
-    pub headers: Vec<(String, String)>,
-    /// A jq expression (plain JSON included) for the body.
-    pub body: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub struct ParseError {
     pub message: String,
     pub pos: Pos,
@@ -130,8 +125,6 @@ impl ParseError {
     }
 }
 
-pub const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
-
 pub fn is_call_name(word: &str) -> bool {
     let mut chars = word.chars();
     chars.next().is_some_and(|c| c.is_ascii_uppercase())
@@ -145,25 +138,6 @@ fn is_identifier(word: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn is_http_line(text: &str) -> bool {
-    let mut parts = text.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return false;
-    };
-    HTTP_METHODS.contains(&method)
-        && (target.starts_with('/')
-            || target.starts_with('$')
-            || target.starts_with("http://")
-            || target.starts_with("https://"))
-}
-
-fn is_header_line(line: &str) -> bool {
-    let Some((name, _)) = line.split_once(':') else {
-        return false;
-    };
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// Splits `name = rest`, if the statement binds.
@@ -194,61 +168,40 @@ pub fn parse_cell(code: &str) -> Result<Vec<Statement>, ParseError> {
             line: i + 1,
             column: indent + 1,
         };
-        let head = split_bind(trimmed).map_or(trimmed, |(_, rest, _)| rest);
+        let bound = split_bind(trimmed);
+        let head = bound.map_or(trimmed, |(_, rest, _)| rest);
+        if http::is_http_line(head) {
+            let head_pos = advance(pos, &trimmed[..trimmed.len() - head.len()]);
+            let parsed = http::parse(&lines, i, head, head_pos)?;
+            let (filter, filter_pos) = parsed.filter.unzip();
+            out.push(Statement {
+                pos,
+                source: lines[i..parsed.end].join("\n").trim_start().to_string(),
+                bind: bound.map(|(name, _, _)| name.to_string()),
+                action: Action::Http(parsed.request),
+                filter,
+                filter_pos,
+            });
+            i = parsed.end;
+            continue;
+        }
         let mut end = i + 1;
         let mut chunk = trimmed.to_string();
-        if is_http_line(head) {
-            let method = head.split_whitespace().next().unwrap_or("GET");
-            while end < lines.len() && is_header_line(lines[end].trim()) {
-                chunk.push('\n');
-                chunk.push_str(lines[end].trim());
-                end += 1;
+        loop {
+            let open = matches!(lexer::balance(&chunk, pos), Balance::Open { .. });
+            let continues = end < lines.len()
+                && (open || lines[end].trim_start().starts_with('|') || chunk.ends_with('\\'));
+            if !continues {
+                break;
             }
-            if method != "GET" && method != "HEAD" {
-                let mut k = end;
-                while k < lines.len() && lines[k].trim().is_empty() {
-                    k += 1;
-                }
-                let starts_body = k < lines.len()
-                    && (lines[k].trim_start().starts_with('{')
-                        || lines[k].trim_start().starts_with('['));
-                if starts_body {
-                    let mut body = lines[k].to_string();
-                    let body_pos = Pos {
-                        line: k + 1,
-                        column: 1,
-                    };
-                    k += 1;
-                    while matches!(lexer::balance(&body, body_pos), Balance::Open { .. })
-                        && k < lines.len()
-                    {
-                        body.push('\n');
-                        body.push_str(lines[k]);
-                        k += 1;
-                    }
-                    check_balance(&body, body_pos)?;
-                    chunk.push_str("\n\n");
-                    chunk.push_str(&body);
-                    end = k;
-                }
+            if chunk.ends_with('\\') {
+                chunk.pop();
             }
-        } else {
-            loop {
-                let open = matches!(lexer::balance(&chunk, pos), Balance::Open { .. });
-                let continues = end < lines.len()
-                    && (open || lines[end].trim_start().starts_with('|') || chunk.ends_with('\\'));
-                if !continues {
-                    break;
-                }
-                if chunk.ends_with('\\') {
-                    chunk.pop();
-                }
-                chunk.push('\n');
-                chunk.push_str(lines[end]);
-                end += 1;
-            }
-            check_balance(&chunk, pos)?;
+            chunk.push('\n');
+            chunk.push_str(lines[end]);
+            end += 1;
         }
+        check_balance(&chunk, pos)?;
         out.push(parse_statement(&chunk, pos)?);
         i = end;
     }
@@ -289,6 +242,7 @@ pub fn parse_statement(text: &str, pos: Pos) -> Result<Statement, ParseError> {
                 args: args.trim().to_string(),
             },
             filter: None,
+            filter_pos: None,
         });
     }
     let (bind, body, body_pos) = match split_bind(text) {
@@ -303,6 +257,23 @@ pub fn parse_statement(text: &str, pos: Pos) -> Result<Statement, ParseError> {
         }
         None => (None, text, pos),
     };
+    if http::is_http_line(body) {
+        // Lines before the statement's, so positions count from the cell's first line.
+        let first = body_pos.line.saturating_sub(1);
+        let lines: Vec<&str> = std::iter::repeat_n("", first)
+            .chain(body.split('\n'))
+            .collect();
+        let parsed = http::parse(&lines, first, lines[first], body_pos)?;
+        let (filter, filter_pos) = parsed.filter.unzip();
+        return Ok(Statement {
+            pos,
+            source,
+            bind,
+            action: Action::Http(parsed.request),
+            filter,
+            filter_pos,
+        });
+    }
     let (action, filter) = parse_action(body, body_pos)?;
     Ok(Statement {
         pos,
@@ -310,6 +281,7 @@ pub fn parse_statement(text: &str, pos: Pos) -> Result<Statement, ParseError> {
         bind,
         action,
         filter,
+        filter_pos: None,
     })
 }
 
@@ -329,9 +301,6 @@ fn parse_action(text: &str, pos: Pos) -> Result<(Action, Option<String>), ParseE
     let first = words.first().map(|w| w.text.as_str()).unwrap_or("");
     let rest_of = |w: usize| -> &str { words.get(w).map_or("", |word| &text[word.start..]) };
 
-    if is_http_line(text) {
-        return parse_http(text, pos);
-    }
     match first {
         "PRINT" | "EPRINT" | "ASSERT" => {
             let expr = lexer::strip_comment(rest_of(1)).trim().to_string();
@@ -466,56 +435,6 @@ fn parse_call(head: &str, pos: Pos, target: Target, name_idx: usize) -> Result<C
     Ok(call)
 }
 
-fn parse_http(text: &str, pos: Pos) -> Result<(Action, Option<String>), ParseError> {
-    let mut sections = text.splitn(2, "\n\n");
-    let head = sections.next().unwrap_or("");
-    let body = sections
-        .next()
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty());
-    let mut lines = head.lines();
-    let request_line = lines.next().unwrap_or("");
-    let (request_line, mut filter) = split_filter(request_line);
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next().unwrap_or("GET").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    if let Some(extra) = parts.next() {
-        if !extra.starts_with("HTTP/") {
-            return Err(ParseError::new(
-                format!(
-                    "unexpected '{extra}' after the request target (headers go on the next lines)"
-                ),
-                advance(pos, &request_line[..request_line.find(extra).unwrap_or(0)]),
-            ));
-        }
-    }
-    let mut headers = Vec::new();
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    let body = match body {
-        Some(b) => {
-            let (b, f) = split_filter(&b);
-            if f.is_some() {
-                filter = f;
-            }
-            Some(b.trim().to_string())
-        }
-        None => None,
-    };
-    Ok((
-        Action::Http(HttpRequest {
-            method,
-            target,
-            headers,
-            body,
-        }),
-        filter,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,7 +533,10 @@ mod tests {
             req.headers,
             vec![("Content-Type".into(), "application/json".into())]
         );
-        assert_eq!(req.body.as_deref(), Some("{\"type\":\n \"GET_HEALTH\"}"));
+        assert_eq!(
+            req.body,
+            Some(HttpBody::Json("{\"type\":\n \"GET_HEALTH\"}".into()))
+        );
         assert_eq!(cells[1].pos.line, 6);
     }
 

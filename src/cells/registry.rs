@@ -3,7 +3,7 @@
 //! turns `NAME key=value ...` arguments into the Mesos JSON call body.
 //!
 //! The call tables live in `registry/{scheduler,master,agent,helper}.rs`; this file holds the
-//! types, look-up, suggestions, completion, help pages, value conversion and duration parsing.
+//! types, look-up, suggestions, completion, help pages and value conversion.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -11,6 +11,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
+
+use crate::mesos::v1::framework::{FrameworkCapability, FrameworkCapabilityType};
+use crate::mesos::v1::ids::id_json;
+use crate::mesos::v1::time::{parse_duration, DurationInfo, ProtoDuration};
+use crate::mesos::v1::to_sparse_value;
 
 mod agent;
 mod common;
@@ -220,7 +225,7 @@ pub fn suggest_key(key: &str, valid: &[&'static str]) -> Option<&'static str> {
     let limit = std::cmp::max(1, k.chars().count() / 3);
     valid
         .iter()
-        .map(|v| (levenshtein(&k, v), *v))
+        .map(|v| (strsim::levenshtein(&k, v), *v))
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, v)| v)
@@ -303,8 +308,8 @@ pub fn suggest(name: &str, max: usize) -> Vec<&'static str> {
         .filter_map(|n| {
             let n_bare: String = n.chars().filter(|c| *c != '_').collect();
             let mut score = std::cmp::min(
-                2 * levenshtein(&q, n),
-                2 * levenshtein(&q_bare, &n_bare) + 1,
+                2 * strsim::levenshtein(&q, n),
+                2 * strsim::levenshtein(&q_bare, &n_bare) + 1,
             );
             if n.starts_with(q.as_str()) && n != q {
                 score = score.min(2);
@@ -317,22 +322,6 @@ pub fn suggest(name: &str, max: usize) -> Vec<&'static str> {
         .collect();
     scored.sort();
     scored.into_iter().take(max).map(|(_, _, n)| n).collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            let cost = usize::from(ca != *cb);
-            row[j + 1] = (prev + cost).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// Builds the Mesos JSON call `{"type": NAME, "<name lowercased>": {...}}` from evaluated
@@ -500,8 +489,8 @@ fn convert(spec: &CallSpec, field: &Field, value: &Value) -> Result<Value, Build
             Value::Object(m) if m.contains_key("nanoseconds") => Ok(value.clone()),
             _ => {
                 let d = value_duration(value).ok_or_else(bad)?;
-                let ns = i64::try_from(d.as_nanos()).map_err(|_| bad())?;
-                Ok(serde_json::json!({ "nanoseconds": ns }))
+                i64::try_from(d.as_nanos()).map_err(|_| bad())?;
+                Ok(to_sparse_value(&DurationInfo::from_duration(d)))
             }
         },
         FieldKind::Seconds => {
@@ -516,13 +505,8 @@ fn convert(spec: &CallSpec, field: &Field, value: &Value) -> Result<Value, Build
             }
             _ => {
                 let d = value_duration(value).ok_or_else(bad)?;
-                let secs = i64::try_from(d.as_secs()).map_err(|_| bad())?;
-                let mut m = Map::new();
-                m.insert("seconds".into(), Value::from(secs));
-                if d.subsec_nanos() != 0 {
-                    m.insert("nanos".into(), Value::from(d.subsec_nanos()));
-                }
-                Ok(Value::Object(m))
+                i64::try_from(d.as_secs()).map_err(|_| bad())?;
+                Ok(to_sparse_value(&ProtoDuration::from_duration(d)))
             }
         },
         FieldKind::Bytes => {
@@ -549,7 +533,8 @@ fn convert(spec: &CallSpec, field: &Field, value: &Value) -> Result<Value, Build
             let one = |v: &Value| match v {
                 Value::Object(_) => Ok(v.clone()),
                 Value::String(s) if !s.trim().is_empty() => {
-                    Ok(serde_json::json!({ "type": s.trim().to_ascii_uppercase() }))
+                    let kind = FrameworkCapabilityType::from_name(&s.trim().to_ascii_uppercase());
+                    Ok(to_sparse_value(&FrameworkCapability::new(kind)))
                 }
                 _ => Err(bad()),
             };
@@ -578,8 +563,8 @@ fn scalar_text(value: &Value) -> Option<String> {
 fn to_id(call: &'static str, field: &str, value: &Value) -> Result<Value, BuildError> {
     match value {
         Value::Object(_) => Ok(value.clone()),
-        Value::String(s) if !s.is_empty() => Ok(serde_json::json!({ "value": s })),
-        Value::Number(n) => Ok(serde_json::json!({ "value": n.to_string() })),
+        Value::String(s) if !s.is_empty() => Ok(id_json(s)),
+        Value::Number(n) => Ok(id_json(&n.to_string())),
         _ => Err(BuildError::WrongType {
             call,
             field: field.to_string(),
@@ -592,7 +577,7 @@ fn to_id(call: &'static str, field: &str, value: &Value) -> Result<Value, BuildE
 /// A duration from a JSON value: text as [`parse_duration`] reads it, or a number of seconds.
 fn value_duration(value: &Value) -> Option<Duration> {
     match value {
-        Value::String(s) => parse_duration(s),
+        Value::String(s) => parse_duration(s).ok(),
         Value::Number(n) => {
             if let Some(u) = n.as_u64() {
                 Some(Duration::from_secs(u))
@@ -602,76 +587,6 @@ fn value_duration(value: &Value) -> Option<Duration> {
         }
         _ => None,
     }
-}
-
-/// Parses `"30s"`, `"100ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"250us"`, `"1m30s"`, or a bare number
-/// of seconds (`"5"`). Units: ns, us (µs), ms, s, m (min), h, d. Negative, malformed or
-/// overflowing input gives `None`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return decimal_nanos(t, 1_000_000_000).and_then(nanos_to_duration);
-    }
-    let mut rest = t;
-    let mut total: u128 = 0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let (num, after) = rest.split_at(num_len);
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_len);
-        let factor: u128 = match unit {
-            "ns" => 1,
-            "us" | "µs" => 1_000,
-            "ms" => 1_000_000,
-            "s" | "sec" | "secs" => 1_000_000_000,
-            "m" | "min" | "mins" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            "d" => 86_400_000_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(decimal_nanos(num, factor)?)?;
-        rest = next;
-    }
-    nanos_to_duration(total)
-}
-
-/// `num` (digits with at most one '.') times `factor` nanoseconds, exactly (fraction truncated).
-fn decimal_nanos(num: &str, factor: u128) -> Option<u128> {
-    let (int, frac) = match num.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (num, ""),
-    };
-    if (int.is_empty() && frac.is_empty()) || frac.contains('.') || int.len() > 30 {
-        return None;
-    }
-    let int_val: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut total = int_val.checked_mul(factor)?;
-    let mut scale = factor;
-    for c in frac.chars() {
-        scale /= 10;
-        if scale == 0 {
-            break;
-        }
-        let digit = u128::from(c.to_digit(10)?);
-        total = total.checked_add(digit * scale)?;
-    }
-    Some(total)
-}
-
-fn nanos_to_duration(nanos: u128) -> Option<Duration> {
-    let secs = u64::try_from(nanos / 1_000_000_000).ok()?;
-    let sub = u32::try_from(nanos % 1_000_000_000).ok()?;
-    Some(Duration::new(secs, sub))
 }
 
 /// Word-wraps `text` at `width` columns.

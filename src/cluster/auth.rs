@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The realm of the `WWW-Authenticate` challenge.
@@ -31,6 +31,8 @@ pub enum CredentialsError {
 #[derive(Clone, Default)]
 pub struct Credentials {
     secrets: HashMap<String, String>,
+    /// The file they were read from (the `credentials` flag names it).
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -53,10 +55,18 @@ impl Credentials {
             path: path.display().to_string(),
             source,
         })?;
-        Credentials::parse(&text).map_err(|detail| CredentialsError::Format {
-            path: path.display().to_string(),
-            detail,
-        })
+        let mut credentials =
+            Credentials::parse(&text).map_err(|detail| CredentialsError::Format {
+                path: path.display().to_string(),
+                detail,
+            })?;
+        credentials.path = Some(std::fs::canonicalize(path).unwrap_or(path.to_path_buf()));
+        Ok(credentials)
+    }
+
+    /// The file they were read from, if they came from one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     pub fn parse(text: &str) -> Result<Credentials, String> {
@@ -95,7 +105,10 @@ impl Credentials {
         if secrets.is_empty() {
             return Err("no credentials".into());
         }
-        Ok(Credentials { secrets })
+        Ok(Credentials {
+            secrets,
+            path: None,
+        })
     }
 
     pub fn principals(&self) -> usize {

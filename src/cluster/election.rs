@@ -4,8 +4,12 @@
 //! so a killed leader is replaced once its session times out.
 //!
 //! This file owns the master's role (leading or standby) and the task that keeps it true.
-//! The cluster shares nothing with the kernel, so the small `zk://` parser here is its own.
+//! The `zk://` URL and the znode layout are Mesos's, shared with the kernel (`mesos::zk`).
 
+use crate::mesos::v1::master::{MasterInfo, Prefer};
+use crate::mesos::v1::message::read_lenient;
+use crate::mesos::zk::INFO_PREFIX as PREFIX;
+pub use crate::mesos::zk::{leader_child, ZkUrl as ZkTarget};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,8 +17,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use zookeeper_client::{Acls, Client, CreateMode, Error as ZkError};
-
-const PREFIX: &str = "json.info_";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ElectionError {
@@ -26,47 +28,11 @@ pub enum ElectionError {
     Register { path: String, source: ZkError },
 }
 
-/// A parsed `zk://[user:password@]host:port[,host:port]/path`. The credentials stay out of
-/// `Debug` so they never reach a log line.
-#[derive(Clone, PartialEq)]
-pub struct ZkTarget {
-    pub hosts: String,
-    pub path: String,
-    credentials: Option<String>,
-}
-
-impl std::fmt::Debug for ZkTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let auth = if self.credentials.is_some() {
-            "***@"
-        } else {
-            ""
-        };
-        write!(f, "zk://{auth}{}{}", self.hosts, self.path)
-    }
-}
-
-impl ZkTarget {
-    pub fn parse(url: &str) -> Result<ZkTarget, ElectionError> {
-        let bad = || ElectionError::Url(url.to_string());
-        let rest = url.trim().strip_prefix("zk://").ok_or_else(bad)?;
-        let (credentials, rest) = match rest.rsplit_once('@') {
-            Some((cred, hosts)) if cred.contains(':') => (Some(cred.to_string()), hosts),
-            Some(_) => return Err(bad()),
-            None => (None, rest),
-        };
-        let (hosts, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, "/mesos"),
-        };
-        if hosts.is_empty() || hosts.split(',').any(|h| h.trim().is_empty()) || path.is_empty() {
-            return Err(bad());
-        }
-        Ok(ZkTarget {
-            hosts: hosts.to_string(),
-            path: path.to_string(),
-            credentials,
-        })
+/// Reads the `--zk` URL: a `zk://` URL naming a folder for the masters' znodes.
+pub fn parse_zk(url: &str) -> Result<ZkTarget, ElectionError> {
+    match ZkTarget::parse(url) {
+        Ok(zk) if zk.path != "/" => Ok(zk),
+        _ => Err(ElectionError::Url(url.to_string())),
     }
 }
 
@@ -101,43 +67,46 @@ impl RoleCell {
     }
 }
 
-/// The lowest `json.info_` child: Mesos's election order.
-pub fn leader_child(children: &[String]) -> Option<&String> {
-    children
-        .iter()
-        .filter(|c| c.starts_with(PREFIX))
-        .min_by_key(|c| c[PREFIX.len()..].parse::<u64>().unwrap_or(u64::MAX))
-}
-
 /// `(hostname, port)` of a MasterInfo, as Mesos's redirects name the leader.
 fn leader_address(info: &Value) -> Option<(String, u16)> {
-    let host = info
-        .pointer("/address/hostname")
-        .or_else(|| info.get("hostname"))
-        .or_else(|| info.pointer("/address/ip"))
-        .and_then(Value::as_str)?;
-    let port = info
-        .pointer("/address/port")
-        .or_else(|| info.get("port"))
-        .and_then(Value::as_u64)
-        .and_then(|p| u16::try_from(p).ok())?;
-    Some((host.to_string(), port))
+    read_lenient::<MasterInfo>(info)?.host_port(Prefer::Hostname)
 }
 
-async fn connect(zk: &ZkTarget, session_timeout: Duration) -> Result<Client, ElectionError> {
-    let mut connector = Client::connector()
-        .with_connection_timeout(Duration::from_secs(10))
-        .with_session_timeout(session_timeout);
-    if let Some(cred) = &zk.credentials {
-        connector = connector.with_auth("digest", cred.as_bytes());
+/// How long connecting to ZooKeeper keeps trying (at least three session timeouts).
+const CONNECT_PATIENCE: Duration = Duration::from_secs(10);
+const CONNECT_RETRY: Duration = Duration::from_millis(200);
+
+pub(super) async fn connect(
+    zk: &ZkTarget,
+    session_timeout: Duration,
+) -> Result<Client, ElectionError> {
+    // One attempt lasts at most the session timeout; a busy ZooKeeper (a JVM on a loaded
+    // machine) can miss that, so attempts go on for a while, as Mesos keeps retrying.
+    let deadline = tokio::time::Instant::now() + CONNECT_PATIENCE.max(session_timeout * 3);
+    loop {
+        let mut connector = Client::connector()
+            .with_connection_timeout(Duration::from_secs(10))
+            .with_session_timeout(session_timeout);
+        if let Some(cred) = zk.credentials() {
+            connector = connector.with_auth("digest", cred.as_bytes());
+        }
+        match connector.connect(&zk.hosts).await {
+            Ok(client) => return Ok(client),
+            Err(e) if tokio::time::Instant::now() + CONNECT_RETRY < deadline => {
+                tracing::warn!(
+                    "ZooKeeper at {} did not take a session ({e}); trying again",
+                    zk.hosts
+                );
+                tokio::time::sleep(CONNECT_RETRY).await;
+            }
+            Err(e) => {
+                return Err(ElectionError::Connect {
+                    hosts: zk.hosts.clone(),
+                    detail: e.to_string(),
+                })
+            }
+        }
     }
-    connector
-        .connect(&zk.hosts)
-        .await
-        .map_err(|e| ElectionError::Connect {
-            hosts: zk.hosts.clone(),
-            detail: e.to_string(),
-        })
 }
 
 /// Creates every missing component of `path` (persistent, open ACL, as Mesos's path is).
@@ -325,28 +294,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn parses_zk_urls_without_showing_credentials() {
-        let z = ZkTarget::parse("zk://u:secret@h1:2181,h2:2181/a/b/").unwrap();
-        assert_eq!(z.hosts, "h1:2181,h2:2181");
+    fn the_zk_flag_names_a_folder() {
+        let z = parse_zk("zk://u:secret@h1:2181,h2:2181/a/b/").unwrap();
         assert_eq!(z.path, "/a/b");
         assert!(!format!("{z:?}").contains("secret"));
-        assert_eq!(ZkTarget::parse("zk://h:1").unwrap().path, "/mesos");
-        assert!(ZkTarget::parse("http://h:1/mesos").is_err());
-        assert!(ZkTarget::parse("zk:///mesos").is_err());
+        assert_eq!(parse_zk("zk://h:1").unwrap().path, "/mesos");
+        assert!(parse_zk("http://h:1/mesos").is_err());
+        assert!(parse_zk("zk:///mesos").is_err());
+        assert!(parse_zk("zk://h:1/").is_err());
     }
 
     #[test]
-    fn the_lowest_sequence_leads_and_names_its_address() {
-        let children: Vec<String> = [
-            "json.info_0000000012",
-            "log_replicas",
-            "json.info_0000000003",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(leader_child(&children).unwrap(), "json.info_0000000003");
+    fn the_leader_is_named_by_its_hostname() {
         let info = json!({"address": {"hostname": "m1", "ip": "10.0.0.5", "port": 5050}});
+        assert_eq!(
+            leader_address(&json!({"hostname": "h", "port": 5})),
+            Some(("h".into(), 5))
+        );
         assert_eq!(leader_address(&info), Some(("m1".into(), 5050)));
     }
 }

@@ -3,9 +3,10 @@
 //! Each task reports TASK_STARTING, TASK_RUNNING and a terminal state, as Mesos's command
 //! executor does.
 
+use super::containerizer::{ContainerId, Owner, Termination};
 use super::runtime::Shared;
 use super::state::{LaunchSpec, UriSpec};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use tokio::process::Command;
@@ -18,6 +19,16 @@ fn report(
     message: Option<String>,
     reason: Option<&str>,
 ) {
+    // A task run for a master of another process: its update goes to the leader.
+    if shared.follow.forward(
+        &spec.framework_id,
+        &spec.task_id,
+        state,
+        message.clone(),
+        reason,
+    ) {
+        return;
+    }
     shared.with(|m, fx| {
         m.status_update(
             &spec.framework_id,
@@ -65,6 +76,36 @@ fn signal_group(pid: u32, sig: i32) {
     }
 }
 
+/// Links each persistent volume into the sandbox at its container path, as Mesos's
+/// `filesystem/posix` isolator does (a symlink; relative paths only).
+async fn link_volumes(
+    sandbox: &std::path::Path,
+    volumes: &[(PathBuf, String)],
+) -> Result<(), String> {
+    for (dir, container_path) in volumes {
+        if std::path::Path::new(container_path).is_absolute() {
+            return Err(format!(
+                "Failed to prepare the container's volumes: Absolute container path '{container_path}' is not supported"
+            ));
+        }
+        let link = sandbox.join(container_path);
+        if let Some(parent) = link.parent() {
+            let _ = tokio::fs::create_dir_all(parent).await;
+        }
+        let _ = tokio::fs::create_dir_all(dir).await;
+        if tokio::fs::symlink_metadata(&link).await.is_err() {
+            tokio::fs::symlink(dir, &link).await.map_err(|e| {
+                format!(
+                    "Failed to symlink persistent volume from '{}' to '{}': {e}",
+                    dir.display(),
+                    link.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs one task to its end.
 pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
     let sandbox = spec.sandbox.clone();
@@ -82,6 +123,16 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         return;
     }
     link_latest(&sandbox, &spec.container_id).await;
+    if let Err(message) = link_volumes(&sandbox, &spec.volumes).await {
+        report(
+            &shared,
+            &spec,
+            "TASK_FAILED",
+            Some(message),
+            Some("REASON_CONTAINER_LAUNCH_FAILED"),
+        );
+        return;
+    }
     // Through tokio::fs (the blocking pool): on a slow disk a burst of launches must not
     // stall the runtime threads that answer the API.
     let stdout = tokio::fs::File::create(sandbox.join("stdout")).await;
@@ -217,6 +268,16 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         }
     };
     let pid = child.id().unwrap_or(0);
+    if pid != 0 {
+        shared.with(|m, _| m.task_process(&spec.framework_id, &spec.task_id, pid));
+    }
+    let container = register(&shared, &spec, pid);
+    let running = Registered {
+        shared: Arc::clone(&shared),
+        container,
+        executor: ContainerId::new(&spec.container_id),
+        status: std::sync::Mutex::new(None),
+    };
     report(&shared, &spec, "TASK_RUNNING", None, None);
 
     let status = tokio::select! {
@@ -226,7 +287,9 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
                 report(&shared, &spec, "TASK_KILLING", None, None);
             }
             signal_group(pid, libc::SIGTERM);
-            let status = match tokio::time::timeout(spec.kill_grace, child.wait()).await {
+            // The task's kill policy, or a draining agent's `max_grace_period`.
+            let grace = shared.lock().kill_grace_of(&spec.framework_id, &spec.task_id, spec.kill_grace);
+            let status = match tokio::time::timeout(grace, child.wait()).await {
                 Ok(s) => s,
                 Err(_) => {
                     signal_group(pid, libc::SIGKILL);
@@ -242,6 +305,10 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
             return;
         }
     };
+    if let Ok(s) = &status {
+        let raw = std::os::unix::process::ExitStatusExt::into_raw(*s);
+        *running.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(raw);
+    }
     // Whatever the command left behind in its group goes with it.
     signal_group(pid, libc::SIGKILL);
     match status {
@@ -267,6 +334,71 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
             Some(format!("Failed to wait for the command: {e}")),
             Some("REASON_COMMAND_EXECUTOR_FAILED"),
         ),
+    }
+}
+
+/// The task's container joins the agent's containers, so that the container calls reach
+/// it: a command task's is top level; a pod's task is nested under its executor's (which
+/// has no process of its own here).
+fn register(shared: &Shared, spec: &LaunchSpec, pid: u32) -> ContainerId {
+    let executor = ContainerId::new(&spec.container_id);
+    let owner = Owner::Executor {
+        framework_id: spec.framework_id.clone(),
+        executor_id: spec.executor_id.clone(),
+        executor_name: String::new(),
+    };
+    match &spec.nested_container {
+        None => {
+            shared.containers.add_executor(
+                &spec.agent_id,
+                executor.clone(),
+                spec.sandbox.clone(),
+                owner,
+                Some(pid),
+            );
+            executor
+        }
+        Some(nested) => {
+            // tasks/<id> sits in the executor's run directory.
+            let run_dir = spec
+                .sandbox
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(&spec.sandbox)
+                .to_path_buf();
+            shared
+                .containers
+                .add_executor(&spec.agent_id, executor.clone(), run_dir, owner, None);
+            let child = ContainerId::nested(&executor, nested);
+            shared.containers.add_executor(
+                &spec.agent_id,
+                child.clone(),
+                spec.sandbox.clone(),
+                Owner::Nested,
+                Some(pid),
+            );
+            child
+        }
+    }
+}
+
+/// Takes the task's container out of the live ones when the task's process is done
+/// (whichever way `run` returns); a pod's executor goes with its last task.
+struct Registered {
+    shared: Arc<Shared>,
+    container: ContainerId,
+    executor: ContainerId,
+    status: std::sync::Mutex<Option<i32>>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let status = *self.status.lock().unwrap_or_else(|e| e.into_inner());
+        let containers = &self.shared.containers;
+        containers.ended(&self.container, Termination { status });
+        if self.container != self.executor && !containers.has_children(&self.executor) {
+            containers.ended(&self.executor, Termination { status: None });
+        }
     }
 }
 

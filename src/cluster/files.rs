@@ -1,4 +1,5 @@
-//! The files of the agents' sandboxes, as Mesos's `/files` endpoints and the LIST_FILES and
+//! The files of the agents' sandboxes and the processes' own logs (`/master/log`,
+//! `/slave/log`), as Mesos's `/files` endpoints and the LIST_FILES and
 //! READ_FILE calls show them: each run directory is reachable by its real path and by the
 //! virtual path `/frameworks/<fid>/executors/<eid>/runs/latest` (and `runs/<container id>`).
 
@@ -22,6 +23,14 @@ pub const MAX_READ: u64 = 64 * 1024;
 /// Attached directories: (what clients ask for, where it really is).
 fn attachments(m: &Master, agent_id: Option<&str>) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
+    // The process's own log, as Mesos attaches `--log_dir`'s file.
+    let (process, virt) = match agent_id {
+        None => (super::logging::Process::Master, "/master/log"),
+        Some(a) => (super::logging::Process::Agent(a.to_string()), "/slave/log"),
+    };
+    if let Some(log) = m.logs.of(&process) {
+        out.push((virt.to_string(), log.link.clone()));
+    }
     for t in m.all_tasks() {
         if agent_id.is_some_and(|a| a != t.agent_id) {
             continue;
@@ -64,7 +73,13 @@ fn resolve(m: &Master, agent_id: Option<&str>, requested: &str) -> Option<PathBu
                 if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
                     return None;
                 }
-                best = Some((virt.len(), real.join(rel)));
+                // `join("")` would add a slash, which a file (a log) does not take.
+                let path = if rest.is_empty() {
+                    real.clone()
+                } else {
+                    real.join(rel)
+                };
+                best = Some((virt.len(), path));
                 base = Some(real.clone());
             }
         }

@@ -1,25 +1,31 @@
-//! The legacy JSON endpoints (`/master/state`, `/state`, `/metrics/snapshot` ...) with the
-//! field names of Mesos 1.x, which older clients and the Demo-API notebook read.
+//! The master's legacy JSON endpoints (`/master/state`, `/master/slaves`, `/master/tasks`,
+//! `/metrics/snapshot` ...) as Mesos 1.11 writes them (`src/master/readonly_handler.cpp`,
+//! the `json()` models of `src/common/http.cpp`), and the models the agent's `/state`
+//! shares with them (tasks, resources, executors).
 
 use super::election::Role;
-use super::operator::{agent_metrics, master_metrics, version_info};
+use super::metrics;
 use super::reply;
 use super::resources::{Resources, Seq};
 use super::runtime::Shared;
-use super::state::{
-    Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM, MESOS_VERSION,
+use super::state::{Agent, Framework, Master, Offer, Task, MESOS_VERSION};
+use super::views::{
+    executor_info_v1, known_roles, task_user, version_info, ByRole, Holdings, AGENT_CAPABILITIES,
 };
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+/// The capabilities of a Mesos 1.11 master (`MASTER_CAPABILITIES()`).
+pub const MASTER_CAPABILITIES: &[&str] = &["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"];
 
 /// A map with the keys of `pairs`; a repeated key keeps its first place and last value,
 /// as inserting into a `Map` does.
-fn pairs_map(pairs: &[(String, String)]) -> Value {
+pub fn pairs_map(pairs: &[(String, String)]) -> Value {
     let mut o = Map::new();
     for (k, v) in pairs {
         o.insert(k.clone(), json!(v));
@@ -27,40 +33,127 @@ fn pairs_map(pairs: &[(String, String)]) -> Value {
     Value::Object(o)
 }
 
-fn flags(m: &Master) -> Value {
-    pairs_map(&m.settings.flags)
+/// Flags as the legacy JSON writes them: an object by name.
+pub fn flags_object(flags: &super::flags::Flags) -> Value {
+    Value::Object(
+        flags
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+            .collect(),
+    )
 }
 
-/// The legacy form of a task, borrowing its statuses.
-struct TaskLegacy<'a>(&'a Task);
+fn master_flags_of(m: &Master) -> Value {
+    flags_object(&super::flags::master(&m.settings.flags))
+}
+
+/// `{"labels": [...]}` -> `[...]`: the legacy JSON writes Labels as the array of its
+/// `{"key", "value"}` (`json(JSON::ArrayWriter*, const Labels&)`).
+pub fn labels_array(labels: &Value) -> Value {
+    labels
+        .get("labels")
+        .cloned()
+        .unwrap_or_else(|| Value::Array(Vec::new()))
+}
+
+/// A NetworkInfo as `json(NetworkInfo)` writes it (labels as an array).
+#[cfg(test)]
+fn network_info_legacy(n: &Value) -> Value {
+    serde_json::to_value(NetworkLegacy(n)).unwrap_or(Value::Null)
+}
+
+/// A NetworkInfo as `json(NetworkInfo)` writes it, straight from its v1 form.
+struct NetworkLegacy<'a>(&'a Value);
+
+impl Serialize for NetworkLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = self.0;
+        let mut o = s.serialize_map(None)?;
+        for key in ["groups", "labels", "ip_addresses", "name", "port_mappings"] {
+            let Some(v) = n.get(key) else { continue };
+            if key == "labels" {
+                let empty = Value::Array(Vec::new());
+                o.serialize_entry(key, v.get("labels").unwrap_or(&empty))?;
+            } else {
+                o.serialize_entry(key, v)?;
+            }
+        }
+        o.end()
+    }
+}
+
+/// A ContainerStatus as `json(ContainerStatus)` writes it: its id and networks.
+struct ContainerStatusLegacy<'a>(&'a Value);
+
+impl Serialize for ContainerStatusLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut o = s.serialize_map(None)?;
+        if let Some(id) = c.get("container_id") {
+            o.serialize_entry("container_id", id)?;
+        }
+        if let Some(n) = c.get("network_infos").and_then(Value::as_array) {
+            if !n.is_empty() {
+                o.serialize_entry("network_infos", &Seq(|| n.iter().map(NetworkLegacy)))?;
+            }
+        }
+        o.end()
+    }
+}
+
+/// A TaskStatus as `json(TaskStatus)` writes it: state, timestamp, labels, the container's
+/// id and networks, health.
+struct StatusLegacy<'a>(&'a Value);
+
+impl Serialize for StatusLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let st = self.0;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("state", &st["state"])?;
+        o.serialize_entry("timestamp", &st["timestamp"])?;
+        if let Some(l) = st.get("labels") {
+            o.serialize_entry("labels", &labels_array(l))?;
+        }
+        if let Some(c) = st.get("container_status") {
+            o.serialize_entry("container_status", &ContainerStatusLegacy(c))?;
+        }
+        if let Some(h) = st.get("healthy") {
+            o.serialize_entry("healthy", h)?;
+        }
+        o.end()
+    }
+}
+
+/// A task as `json(Task)` writes it.
+pub struct TaskLegacy<'a>(pub &'a Task);
 
 impl Serialize for TaskLegacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Status<'a>(&'a Value);
-        impl Serialize for Status<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let st = self.0;
-                let mut o = s.serialize_map(None)?;
-                o.serialize_entry("state", &st["state"])?;
-                o.serialize_entry("timestamp", &st["timestamp"])?;
-                if let Some(c) = st.get("container_status") {
-                    o.serialize_entry("container_status", c)?;
-                }
-                o.end()
-            }
-        }
         let t = self.0;
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("id", &t.task_id)?;
         o.serialize_entry("name", &t.name)?;
         o.serialize_entry("framework_id", &t.framework_id)?;
-        o.serialize_entry("executor_id", "")?;
+        // A command task names no executor: Mesos writes the unset id as "".
+        let executor = if t.executor.is_some() {
+            t.executor_id.as_str()
+        } else {
+            ""
+        };
+        o.serialize_entry("executor_id", executor)?;
         o.serialize_entry("slave_id", &t.agent_id)?;
         o.serialize_entry("state", &t.state)?;
         o.serialize_entry("resources", &t.resources.legacy())?;
-        o.serialize_entry("role", "*")?;
-        o.serialize_entry("statuses", &Seq(|| t.statuses.iter().map(Status)))?;
-        for key in ["container", "discovery", "labels"] {
+        o.serialize_entry("role", &t.role)?;
+        o.serialize_entry("statuses", &Seq(|| t.statuses.iter().map(StatusLegacy)))?;
+        if let Some(user) = task_user(t) {
+            o.serialize_entry("user", user)?;
+        }
+        if let Some(l) = t.info.get("labels") {
+            let empty = Value::Array(Vec::new());
+            o.serialize_entry("labels", l.get("labels").unwrap_or(&empty))?;
+        }
+        for key in ["discovery", "container", "health_check"] {
             if let Some(v) = t.info.get(key) {
                 o.serialize_entry(key, v)?;
             }
@@ -73,75 +166,170 @@ pub fn task_legacy(t: &Task) -> Value {
     serde_json::to_value(TaskLegacy(t)).unwrap_or(Value::Null)
 }
 
+/// An offer as `json(Offer)` writes it.
 struct OfferLegacy<'a>(&'a Offer);
 
 impl Serialize for OfferLegacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let offer = self.0;
-        let mut o = s.serialize_map(Some(4))?;
+        let mut o = s.serialize_map(Some(5))?;
         o.serialize_entry("id", &offer.id)?;
         o.serialize_entry("framework_id", &offer.framework_id)?;
+        o.serialize_entry("allocation_info", &json!({ "role": offer.role }))?;
         o.serialize_entry("slave_id", &offer.agent_id)?;
         o.serialize_entry("resources", &offer.resources.legacy())?;
         o.end()
     }
 }
 
+/// A CommandInfo as `json(CommandInfo)` writes it: `argv` and `uris` always.
+fn command_legacy(c: &Value) -> Value {
+    let mut o = Map::new();
+    for key in ["shell", "value"] {
+        if let Some(v) = c.get(key) {
+            o.insert(key.into(), v.clone());
+        }
+    }
+    o.insert(
+        "argv".into(),
+        c.get("arguments").cloned().unwrap_or_else(|| json!([])),
+    );
+    if let Some(env) = c.get("environment") {
+        o.insert("environment".into(), env.clone());
+    }
+    let uris: Vec<Value> = c
+        .get("uris")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            json!({
+                "value": u.get("value").cloned().unwrap_or(json!("")),
+                "executable": u.get("executable").cloned().unwrap_or(json!(false))
+            })
+        })
+        .collect();
+    o.insert("uris".into(), Value::Array(uris));
+    Value::Object(o)
+}
+
+/// An ExecutorInfo as `json(ExecutorInfo)` writes it (the v1 form, ids as strings).
+pub fn executor_legacy_fields(t: &Task, resources: &Resources) -> Map<String, Value> {
+    let info = executor_info_v1(t);
+    let mut o = Map::new();
+    o.insert("executor_id".into(), json!(t.executor_id));
+    o.insert(
+        "name".into(),
+        info.get("name").cloned().unwrap_or(json!("")),
+    );
+    o.insert("framework_id".into(), json!(t.framework_id));
+    o.insert(
+        "command".into(),
+        command_legacy(info.get("command").unwrap_or(&Value::Null)),
+    );
+    o.insert("resources".into(), resources.to_legacy());
+    if !resources.is_empty() {
+        o.insert("role".into(), json!(t.role));
+    }
+    if let Some(l) = info.get("labels") {
+        o.insert("labels".into(), labels_array(l));
+    }
+    if let Some(kind) = info.get("type") {
+        o.insert("type".into(), kind.clone());
+    }
+    o
+}
+
+/// Capabilities as the legacy JSON writes them: their names.
+fn capability_names(info: &Value) -> Vec<&str> {
+    info.get("capabilities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("type").and_then(Value::as_str))
+        .collect()
+}
+
+fn sum(by_role: Option<&ByRole>) -> Resources {
+    by_role
+        .into_iter()
+        .flat_map(|b| b.values())
+        .fold(Resources::default(), |acc, r| acc.plus(r))
+}
+
+/// `json(Summary<Framework>)`: what `/master/state-summary` says of a framework, and what
+/// the full view starts with.
+fn framework_summary<M: SerializeMap>(
+    o: &mut M,
+    f: &Framework,
+    h: &Holdings,
+) -> Result<(), M::Error> {
+    let info = &f.info;
+    let empty = Value::String(String::new());
+    let get = |k: &str| info.get(k).unwrap_or(&empty);
+    o.serialize_entry("id", &f.id)?;
+    o.serialize_entry("name", get("name"))?;
+    o.serialize_entry(
+        "used_resources",
+        &sum(h.allocated_to.get(f.id.as_str())).legacy(),
+    )?;
+    o.serialize_entry(
+        "offered_resources",
+        &sum(h.offered_to.get(f.id.as_str())).legacy(),
+    )?;
+    o.serialize_entry("capabilities", &capability_names(info))?;
+    o.serialize_entry("hostname", get("hostname"))?;
+    o.serialize_entry("webui_url", get("webui_url"))?;
+    o.serialize_entry("active", &f.active)?;
+    o.serialize_entry("connected", &f.connected())?;
+    o.serialize_entry("recovered", &false)
+}
+
+/// `FullFrameworkWriter`: a framework in `/master/state` and `/master/frameworks`.
 struct FrameworkLegacy<'a> {
     m: &'a Master,
     f: &'a Framework,
+    h: &'a Holdings<'a>,
 }
 
 impl Serialize for FrameworkLegacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (m, f) = (self.m, self.f);
-        let used = f.used_resources();
-        let offered = m.offered_to(&f.id);
+        let (m, f, h) = (self.m, self.f, self.h);
         let info = &f.info;
-        let empty = Value::String(String::new());
-        let get = |k: &str| info.get(k).unwrap_or(&empty);
-        let capabilities = || {
-            info.get("capabilities")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.get("type"))
-        };
         let mut o = s.serialize_map(None)?;
-        o.serialize_entry("id", &f.id)?;
-        o.serialize_entry("name", get("name"))?;
-        o.serialize_entry("user", get("user"))?;
-        o.serialize_entry("hostname", get("hostname"))?;
-        o.serialize_entry("webui_url", get("webui_url"))?;
-        o.serialize_entry("principal", info.get("principal").unwrap_or(&Value::Null))?;
-        o.serialize_entry("capabilities", &Seq(capabilities))?;
-        o.serialize_entry("active", &f.active)?;
-        o.serialize_entry("connected", &f.connected())?;
-        o.serialize_entry("recovered", &false)?;
-        o.serialize_entry("role", &f.role())?;
-        match info.get("roles") {
-            Some(roles) => o.serialize_entry("roles", roles)?,
-            None => o.serialize_entry("roles", &[f.role()])?,
-        }
+        framework_summary(&mut o, f, h)?;
+        o.serialize_entry("user", info.get("user").unwrap_or(&json!("")))?;
         o.serialize_entry("failover_timeout", &f.failover_timeout())?;
         o.serialize_entry(
             "checkpoint",
             info.get("checkpoint").unwrap_or(&Value::Bool(false)),
         )?;
         o.serialize_entry("registered_time", &f.registered_time)?;
-        o.serialize_entry("reregistered_time", &f.reregistered_time)?;
         o.serialize_entry("unregistered_time", &f.unregistered_time.unwrap_or(0.0))?;
+        if let Some(p) = info.get("principal") {
+            o.serialize_entry("principal", p)?;
+        }
+        let used = sum(h.allocated_to.get(f.id.as_str()));
+        let offered = sum(h.offered_to.get(f.id.as_str()));
         o.serialize_entry("resources", &used.plus(&offered).legacy())?;
-        o.serialize_entry("used_resources", &used.legacy())?;
-        o.serialize_entry("offered_resources", &offered.legacy())?;
+        if f.reregistered_time != f.registered_time {
+            o.serialize_entry("reregistered_time", &f.reregistered_time)?;
+        }
+        // A multi-role framework has `roles`, the others `role` (as its protobuf has).
+        let multi_role = capability_names(info).contains(&"MULTI_ROLE");
+        if multi_role {
+            o.serialize_entry("roles", &f.roles())?;
+        } else {
+            o.serialize_entry("role", &f.roles().into_iter().next().unwrap_or_default())?;
+        }
         o.serialize_entry("tasks", &Seq(|| f.tasks.iter().map(TaskLegacy)))?;
-        o.serialize_entry(
-            "completed_tasks",
-            &Seq(|| f.completed_tasks.iter().map(TaskLegacy)),
-        )?;
         o.serialize_entry(
             "unreachable_tasks",
             &Seq(|| f.unreachable_tasks.iter().map(TaskLegacy)),
+        )?;
+        o.serialize_entry(
+            "completed_tasks",
+            &Seq(|| f.completed_tasks.iter().map(TaskLegacy)),
         )?;
         o.serialize_entry(
             "offers",
@@ -152,65 +340,145 @@ impl Serialize for FrameworkLegacy<'_> {
                     .map(OfferLegacy)
             }),
         )?;
-        o.serialize_entry("executors", &[(); 0])?;
+        // The executors the master knows: those frameworks gave (a task group's), while
+        // they run.
+        let executors: Vec<Value> = super::views::one_per_executor(
+            f.tasks
+                .iter()
+                .filter(|t| t.executor.is_some() && !t.is_terminal()),
+        )
+        .into_iter()
+        .map(|t| {
+            let mut e = executor_legacy_fields(t, &t.executor_resources);
+            e.insert("slave_id".into(), json!(t.agent_id));
+            Value::Object(e)
+        })
+        .collect();
+        o.serialize_entry("executors", &executors)?;
+        if let Some(l) = info.get("labels") {
+            o.serialize_entry("labels", &labels_array(l))?;
+        }
+        o.serialize_entry("offer_constraints", &f.offer_constraints_json)?;
         o.end()
     }
 }
 
-fn framework_legacy(m: &Master, f: &Framework) -> Value {
-    serde_json::to_value(FrameworkLegacy { m, f }).unwrap_or(Value::Null)
-}
-
+/// `SlaveWriter`: an agent in `/master/state`, `/master/slaves`, `/master/state-summary`.
 struct AgentLegacy<'a> {
     m: &'a Master,
     a: &'a Agent,
-    offered: &'a Resources,
+    h: &'a Holdings<'a>,
+}
+
+impl AgentLegacy<'_> {
+    fn fields<M: SerializeMap>(&self, o: &mut M) -> Result<(), M::Error> {
+        let a = self.a;
+        o.serialize_entry("id", &a.id)?;
+        o.serialize_entry("hostname", &a.hostname)?;
+        o.serialize_entry("port", &a.port)?;
+        o.serialize_entry("attributes", &pairs_map(&a.attributes))?;
+        if let Some(d) = &self.m.settings.flags.domain {
+            o.serialize_entry("domain", &d.to_json())?;
+        }
+        o.serialize_entry("pid", &a.pid(self.m.settings.ip))?;
+        o.serialize_entry("registered_time", &a.registered_time)?;
+        if let Some(t) = a.reregistered_time {
+            o.serialize_entry("reregistered_time", &t)?;
+        }
+        o.serialize_entry("resources", &a.total.legacy())?;
+        o.serialize_entry("used_resources", &a.used.legacy())?;
+        o.serialize_entry(
+            "offered_resources",
+            &sum(self.h.offered_on.get(a.id.as_str())).legacy(),
+        )?;
+        o.serialize_entry("reserved_resources", &a.total.reserved_legacy())?;
+        o.serialize_entry("unreserved_resources", &a.total.unreserved().legacy())?;
+        o.serialize_entry("active", &a.active)?;
+        let (deactivated, drain_info, _) = super::state::drain::agent_fields(self.m, &a.id);
+        o.serialize_entry("deactivated", &deactivated)?;
+        o.serialize_entry("version", MESOS_VERSION)?;
+        o.serialize_entry("capabilities", AGENT_CAPABILITIES)?;
+        if let (Some(info), Some(d)) = (drain_info, self.m.drains.of(&a.id)) {
+            o.serialize_entry("drain_info", &info)?;
+            o.serialize_entry("estimated_drain_start_time_seconds", &d.started)?;
+        }
+        Ok(())
+    }
+
+    /// `SlavesWriter::writeSlave`'s additions: every resource in full (ENDPOINT format).
+    fn full<M: SerializeMap>(&self, o: &mut M) -> Result<(), M::Error> {
+        let a = self.a;
+        let none = ByRole::new();
+        o.serialize_entry("reserved_resources_full", &a.total.reserved_full())?;
+        o.serialize_entry("unreserved_resources_full", &a.total.unreserved().v1())?;
+        let used = self.h.allocated_on.get(a.id.as_str()).unwrap_or(&none);
+        o.serialize_entry("used_resources_full", &FullByRole(used))?;
+        let offered = self.h.offered_on.get(a.id.as_str()).unwrap_or(&none);
+        o.serialize_entry("offered_resources_full", &FullByRole(offered))
+    }
 }
 
 impl Serialize for AgentLegacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let a = self.a;
         let mut o = s.serialize_map(None)?;
-        o.serialize_entry("id", &a.id)?;
-        o.serialize_entry("pid", &a.pid(self.m.settings.ip))?;
-        o.serialize_entry("hostname", &a.hostname)?;
-        o.serialize_entry("port", &a.port)?;
-        o.serialize_entry("registered_time", &a.registered_time)?;
-        o.serialize_entry("resources", &a.total.legacy())?;
-        o.serialize_entry("used_resources", &a.used.legacy())?;
-        o.serialize_entry("offered_resources", &self.offered.legacy())?;
-        o.serialize_entry("reserved_resources", &Map::new())?;
-        o.serialize_entry("unreserved_resources", &a.total.legacy())?;
-        o.serialize_entry("attributes", &pairs_map(&a.attributes))?;
-        o.serialize_entry("active", &a.active)?;
-        o.serialize_entry("deactivated", &false)?;
-        o.serialize_entry("version", MESOS_VERSION)?;
-        o.serialize_entry(
-            "capabilities",
-            &["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
-        )?;
+        self.fields(&mut o)?;
         o.end()
     }
 }
 
-fn agent_legacy(m: &Master, a: &Agent) -> Value {
-    let offered = m.offered_on(&a.id);
-    serde_json::to_value(AgentLegacy {
-        m,
-        a,
-        offered: &offered,
-    })
-    .unwrap_or(Value::Null)
+/// Resources of several roles as one list of Resource messages, each with its allocation.
+struct FullByRole<'a>(&'a ByRole<'a>);
+
+impl Serialize for FullByRole<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut all = Vec::new();
+        for (role, r) in self.0 {
+            if let Value::Array(items) =
+                serde_json::to_value(r.v1_allocated(role)).unwrap_or(Value::Null)
+            {
+                all.extend(items);
+            }
+        }
+        all.serialize(s)
+    }
 }
 
-fn build_fields(o: &mut Map<String, Value>) {
+/// An agent of `/master/slaves`: the state's fields and the full resources.
+struct AgentSlaves<'a>(AgentLegacy<'a>);
+
+impl Serialize for AgentSlaves<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_map(None)?;
+        self.0.fields(&mut o)?;
+        self.0.full(&mut o)?;
+        o.end()
+    }
+}
+
+/// The build fields of `/master/state` and the agent's `/state`.
+fn build_fields<M: SerializeMap>(o: &mut M) -> Result<(), M::Error> {
     if let Value::Object(v) = version_info() {
-        for (k, val) in v {
+        for (k, val) in &v {
             if k != "version" {
-                o.insert(k, val);
+                o.serialize_entry(k, val)?;
             }
         }
     }
+    Ok(())
+}
+
+/// MasterInfo as `json(MasterInfo)` writes it (`leader_info`).
+fn leader_info(m: &Master) -> Value {
+    let mut info = json!({
+        "id": m.master_id(),
+        "pid": m.pid(),
+        "port": m.settings.port,
+        "hostname": m.settings.hostname
+    });
+    if let Some(d) = &m.settings.flags.domain {
+        info["domain"] = d.to_json();
+    }
+    info
 }
 
 /// `/master/state`, written straight from the state (tens of MB on a big cluster).
@@ -219,51 +487,49 @@ pub struct MasterState<'a>(pub &'a Master);
 impl Serialize for MasterState<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
-        let offered = m.offered_by_agent();
-        let none = Resources::default();
+        let h = Holdings::of(m);
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("version", MESOS_VERSION)?;
-        if let Value::Object(v) = version_info() {
-            for (k, val) in &v {
-                if k != "version" {
-                    o.serialize_entry(k, val)?;
-                }
-            }
-        }
+        build_fields(&mut o)?;
         o.serialize_entry("start_time", &m.settings.start_time)?;
         o.serialize_entry("elected_time", &m.settings.start_time)?;
         o.serialize_entry("id", m.master_id())?;
         o.serialize_entry("pid", &m.pid())?;
         o.serialize_entry("hostname", &m.settings.hostname)?;
+        o.serialize_entry("capabilities", MASTER_CAPABILITIES)?;
         o.serialize_entry(
             "activated_slaves",
             &m.agents.iter().filter(|a| a.active).count(),
         )?;
-        o.serialize_entry("deactivated_slaves", &0)?;
+        o.serialize_entry(
+            "deactivated_slaves",
+            &m.agents.iter().filter(|a| !a.active).count(),
+        )?;
         o.serialize_entry("unreachable_slaves", &m.unreachable_agents.len())?;
+        if let Some(d) = &m.settings.flags.domain {
+            o.serialize_entry("domain", &d.to_json())?;
+        }
         o.serialize_entry("leader", &m.pid())?;
-        o.serialize_entry("leader_info", &m.master_info())?;
-        o.serialize_entry("flags", &flags(m))?;
+        o.serialize_entry("leader_info", &leader_info(m))?;
+        if let Some(name) = &m.settings.flags.cluster {
+            o.serialize_entry("cluster", name)?;
+        }
+        o.serialize_entry("flags", &master_flags_of(m))?;
         o.serialize_entry(
             "slaves",
-            &Seq(|| {
-                m.agents.iter().map(|a| AgentLegacy {
-                    m,
-                    a,
-                    offered: offered.get(a.id.as_str()).unwrap_or(&none),
-                })
-            }),
+            &Seq(|| m.agents.iter().map(|a| AgentLegacy { m, a, h: &h })),
         )?;
+        o.serialize_entry("recovered_slaves", &recovered_slaves(m, None))?;
         o.serialize_entry(
             "frameworks",
-            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy { m, f })),
+            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy { m, f, h: &h })),
         )?;
         o.serialize_entry(
             "completed_frameworks",
             &Seq(|| {
                 m.completed_frameworks
                     .iter()
-                    .map(|f| FrameworkLegacy { m, f })
+                    .map(|f| FrameworkLegacy { m, f, h: &h })
             }),
         )?;
         o.serialize_entry("orphan_tasks", &[(); 0])?;
@@ -272,7 +538,15 @@ impl Serialize for MasterState<'_> {
     }
 }
 
-const STATES: &[&str] = &[
+pub async fn master_state_handler(State(shared): State<Arc<Shared>>) -> Response {
+    reply::json_of(&MasterState(&shared.lock()))
+}
+
+/// Task counts by state, as `/master/state-summary` writes them.
+#[derive(Default)]
+struct StateCounts([usize; 10]);
+
+const SUMMARY_STATES: [&str; 10] = [
     "TASK_STAGING",
     "TASK_STARTING",
     "TASK_RUNNING",
@@ -285,99 +559,188 @@ const STATES: &[&str] = &[
     "TASK_UNREACHABLE",
 ];
 
-fn counts<'a>(o: &mut Value, tasks: impl Iterator<Item = &'a Task>) {
-    let tasks: Vec<&Task> = tasks.collect();
-    for s in STATES {
-        o[*s] = json!(tasks.iter().filter(|t| t.state == *s).count());
+impl StateCounts {
+    fn count(&mut self, t: &Task) {
+        if let Some(i) = SUMMARY_STATES.iter().position(|s| *s == t.state) {
+            self.0[i] += 1;
+        }
+    }
+
+    fn write<M: SerializeMap>(&self, o: &mut M) -> Result<(), M::Error> {
+        for (state, n) in SUMMARY_STATES.iter().zip(self.0.iter()) {
+            o.serialize_entry(state, n)?;
+        }
+        Ok(())
     }
 }
 
-pub async fn master_state_handler(State(shared): State<Arc<Shared>>) -> Response {
-    reply::json_of(&MasterState(&shared.lock()))
+/// `/master/state-summary`: agents and registered frameworks with task counts by state
+/// (of the registered frameworks' tasks, completed and unreachable ones too).
+struct StateSummary<'a>(&'a Master);
+
+impl Serialize for StateSummary<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct AgentSummary<'a> {
+            agent: AgentLegacy<'a>,
+            counts: StateCounts,
+            frameworks: BTreeSet<&'a str>,
+        }
+        impl Serialize for AgentSummary<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(None)?;
+                self.agent.fields(&mut o)?;
+                self.counts.write(&mut o)?;
+                o.serialize_entry("framework_ids", &self.frameworks)?;
+                o.end()
+            }
+        }
+        struct FrameworkSummary<'a> {
+            f: &'a Framework,
+            h: &'a Holdings<'a>,
+            counts: StateCounts,
+            agents: BTreeSet<&'a str>,
+        }
+        impl Serialize for FrameworkSummary<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut o = s.serialize_map(None)?;
+                framework_summary(&mut o, self.f, self.h)?;
+                self.counts.write(&mut o)?;
+                o.serialize_entry("slave_ids", &self.agents)?;
+                o.end()
+            }
+        }
+        let m = self.0;
+        let h = Holdings::of(m);
+        let mut by_agent: HashMap<&str, (StateCounts, BTreeSet<&str>)> = HashMap::new();
+        let mut frameworks = Vec::new();
+        for f in &m.frameworks {
+            let mut counts = StateCounts::default();
+            let mut agents = BTreeSet::new();
+            for t in f
+                .tasks
+                .iter()
+                .chain(f.unreachable_tasks.iter())
+                .chain(f.completed_tasks.iter())
+            {
+                counts.count(t);
+                agents.insert(t.agent_id.as_str());
+                let entry = by_agent.entry(&t.agent_id).or_default();
+                entry.0.count(t);
+                entry.1.insert(&f.id);
+            }
+            frameworks.push(FrameworkSummary {
+                f,
+                h: &h,
+                counts,
+                agents,
+            });
+        }
+        let agents: Vec<AgentSummary> = m
+            .agents
+            .iter()
+            .map(|a| {
+                let (counts, frameworks) = by_agent.remove(a.id.as_str()).unwrap_or_default();
+                AgentSummary {
+                    agent: AgentLegacy { m, a, h: &h },
+                    counts,
+                    frameworks,
+                }
+            })
+            .collect();
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("hostname", &m.settings.hostname)?;
+        if let Some(name) = &m.settings.flags.cluster {
+            o.serialize_entry("cluster", name)?;
+        }
+        o.serialize_entry("slaves", &agents)?;
+        o.serialize_entry("frameworks", &frameworks)?;
+        o.end()
+    }
 }
 
 pub async fn state_summary(State(shared): State<Arc<Shared>>) -> Response {
-    let m = shared.lock();
-    let slaves: Vec<Value> = m
-        .agents
-        .iter()
-        .map(|a| {
-            let mut o = agent_legacy(&m, a);
-            counts(&mut o, m.all_tasks().filter(|t| t.agent_id == a.id));
-            let mut fids: Vec<&str> = m
-                .all_tasks()
-                .filter(|t| t.agent_id == a.id)
-                .map(|t| t.framework_id.as_str())
-                .collect();
-            fids.dedup();
-            o["framework_ids"] = json!(fids);
-            o
-        })
-        .collect();
-    let frameworks: Vec<Value> = m
-        .frameworks
-        .iter()
-        .map(|f| {
-            let mut o = framework_legacy(&m, f);
-            if let Some(obj) = o.as_object_mut() {
-                for k in [
-                    "tasks",
-                    "completed_tasks",
-                    "unreachable_tasks",
-                    "offers",
-                    "executors",
-                ] {
-                    obj.remove(k);
-                }
-            }
-            counts(
-                &mut o,
-                f.tasks
-                    .iter()
-                    .chain(f.completed_tasks.iter())
-                    .chain(f.unreachable_tasks.iter()),
-            );
-            let mut sids: Vec<&str> = f.tasks.iter().map(|t| t.agent_id.as_str()).collect();
-            sids.sort();
-            sids.dedup();
-            o["slave_ids"] = json!(sids);
-            o
-        })
-        .collect();
-    reply::json(
-        &json!({"hostname": m.settings.hostname, "cluster": "", "slaves": slaves, "frameworks": frameworks}),
-    )
+    reply::json_of(&StateSummary(&shared.lock()))
 }
 
 type Q = Query<HashMap<String, String>>;
 
 pub async fn frameworks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
     let m = shared.lock();
+    let h = Holdings::of(&m);
     let wanted = q.get("framework_id");
     let keep = |f: &&Framework| wanted.is_none_or(|w| *w == f.id);
+    let view = |f| serde_json::to_value(FrameworkLegacy { m: &m, f, h: &h }).unwrap_or(Value::Null);
     reply::json(&json!({
-        "frameworks": m.frameworks.iter().filter(keep).map(|f| framework_legacy(&m, f)).collect::<Vec<_>>(),
-        "completed_frameworks": m.completed_frameworks.iter().filter(keep).map(|f| framework_legacy(&m, f)).collect::<Vec<_>>(),
+        "frameworks": m.frameworks.iter().filter(keep).map(view).collect::<Vec<_>>(),
+        "completed_frameworks": m.completed_frameworks.iter().filter(keep).map(view).collect::<Vec<_>>(),
         "unregistered_frameworks": []
     }))
 }
 
 pub async fn slaves(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
     let m = shared.lock();
+    let h = Holdings::of(&m);
     let wanted = q.get("slave_id");
-    reply::json(&json!({
-        "slaves": m.agents.iter().filter(|a| wanted.is_none_or(|w| *w == a.id)).map(|a| agent_legacy(&m, a)).collect::<Vec<_>>(),
-        "recovered_slaves": []
-    }))
+    let slaves: Vec<Value> = m
+        .agents
+        .iter()
+        .filter(|a| wanted.is_none_or(|w| *w == a.id))
+        .map(|a| {
+            serde_json::to_value(AgentSlaves(AgentLegacy { m: &m, a, h: &h }))
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    let recovered = recovered_slaves(&m, wanted.map(String::as_str));
+    reply::json(&json!({"slaves": slaves, "recovered_slaves": recovered}))
 }
 
+/// The recovered agents as `json(SlaveInfo)` writes them: id, hostname, port, attributes by
+/// name, domain.
+fn recovered_slaves(m: &Master, wanted: Option<&str>) -> Vec<Value> {
+    m.recovered_agents
+        .iter()
+        .filter(|r| wanted.is_none_or(|w| w == r.id()))
+        .map(|r| {
+            let attributes: Map<String, Value> = r
+                .info
+                .attributes
+                .iter()
+                .map(|a| {
+                    let value = match (&a.text, &a.scalar) {
+                        (Some(t), _) => json!(t.value),
+                        (None, Some(s)) => json!(s.value),
+                        _ => Value::Null,
+                    };
+                    (a.name.clone(), value)
+                })
+                .collect();
+            let mut o = json!({"id": r.id(), "hostname": r.info.hostname,
+                "port": r.info.port(), "attributes": attributes});
+            if let Some(d) = &r.info.domain {
+                o["domain"] = serde_json::to_value(d).unwrap_or(Value::Null);
+            }
+            o
+        })
+        .collect()
+}
+
+/// `/master/tasks`: the tasks of registered and completed frameworks (live, unreachable,
+/// completed), newest first unless `order=asc`, `limit` (100) from `offset`.
 pub async fn tasks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
     let m = shared.lock();
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
     let offset: usize = q.get("offset").and_then(|l| l.parse().ok()).unwrap_or(0);
     let mut list: Vec<&Task> = m
-        .all_tasks()
-        .filter(|t| q.get("framework_id").is_none_or(|f| *f == t.framework_id))
+        .frameworks
+        .iter()
+        .chain(m.completed_frameworks.iter())
+        .filter(|f| q.get("framework_id").is_none_or(|w| *w == f.id))
+        .flat_map(|f| {
+            f.tasks
+                .iter()
+                .chain(f.unreachable_tasks.iter())
+                .chain(f.completed_tasks.iter())
+        })
         .filter(|t| q.get("task_id").is_none_or(|id| *id == t.task_id))
         .collect();
     let start = |t: &Task| {
@@ -400,19 +763,42 @@ pub async fn tasks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
 }
 
 pub async fn master_flags(State(shared): State<Arc<Shared>>) -> Response {
-    reply::json(&json!({"flags": flags(&shared.lock())}))
+    reply::json(&json!({"flags": master_flags_of(&shared.lock())}))
 }
 
+/// ResourceQuantities as the legacy JSON writes them: scalar resources by name.
+pub fn quantities(r: &Resources) -> Value {
+    let mut o = Map::new();
+    for res in r.iter().filter(|x| x.scalar.is_some()) {
+        o.insert(res.name.clone(), json!(r.scalar(&res.name)));
+    }
+    Value::Object(o)
+}
+
+/// `/master/roles` (`Master::ReadOnlyHandler::roles`): every known role with its weight,
+/// quota (guarantee, limit and what it consumes: its allocations and its reservations
+/// not allocated), what it holds and its frameworks.
 pub async fn roles(State(shared): State<Arc<Shared>>) -> Response {
     let m = shared.lock();
-    let mut names: Vec<String> = m.frameworks.iter().map(Framework::role).collect();
-    names.sort();
-    names.dedup();
-    let roles: Vec<Value> = names
-        .iter()
-        .map(|r| json!({"name": r, "weight": 1.0, "frameworks": m.frameworks.iter().filter(|f| &f.role() == r).map(|f| f.id.clone()).collect::<Vec<_>>()}))
+    let roles: Vec<Value> = known_roles(&m)
+        .into_iter()
+        .map(|r| {
+            let quota = m.tenancy.quota(&r.name).cloned().unwrap_or_default();
+            let consumed = m.consumed_quota(&r.name);
+            json!({
+                "name": r.name,
+                "weight": r.weight,
+                "quota": {"role": r.name, "guarantee": quota.guarantees, "limit": quota.limits,
+                          "consumed": quantities(&consumed)},
+                "resources": quantities(&r.allocated.plus(&r.offered)),
+                "allocated": quantities(&r.allocated),
+                "offered": quantities(&r.offered),
+                "reserved": quantities(&r.reserved),
+                "frameworks": r.frameworks
+            })
+        })
         .collect();
-    reply::json(&json!({"roles": roles}))
+    reply::json(&json!({ "roles": roles }))
 }
 
 pub async fn health() -> Response {
@@ -423,30 +809,21 @@ pub async fn version() -> Response {
     reply::json(&version_info())
 }
 
-fn flat(metrics: Vec<(String, f64)>) -> Value {
-    let mut o = Map::new();
-    for (k, v) in metrics {
-        o.insert(k, json!(v));
-    }
-    Value::Object(o)
-}
-
 pub async fn master_metrics_handler(State(shared): State<Arc<Shared>>) -> Response {
-    let mut metrics = master_metrics(&shared.lock());
     // A standby master is not elected; its other counters stay as they are (zero).
-    if shared.role.get() != Role::Leading {
-        for (name, value) in &mut metrics {
-            if name == "master/elected" {
-                *value = 0.0;
-            }
-        }
-    }
-    reply::json(&flat(metrics))
+    let elected = shared.role.get() == Role::Leading;
+    reply::json(&metrics::flat(&metrics::master(&shared.lock(), elected)))
 }
 
 /// `/master/redirect`: 307 to the leading master (itself when it leads), 503 while no
 /// leader is elected.
-pub async fn redirect(State(shared): State<Arc<Shared>>) -> Response {
+pub async fn redirect(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    // Mesos's guard against redirect loops (`Master::Http::redirect`): a path under
+    // `/redirect/` is not found.
+    let requested = super::router::requested_path(&request);
+    if requested.starts_with("/redirect/") || requested.starts_with("/master/redirect/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let (host, port) = match shared.role.get() {
         Role::Leading => {
             let m = shared.lock();
@@ -462,152 +839,22 @@ pub async fn redirect(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-// ------------------------------------------------------------------------------ agent
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn executor_legacy(t: &Task, tasks: Vec<Value>, completed: Vec<Value>) -> Value {
-    let dir = t
-        .sandbox
-        .ancestors()
-        .find(|p| {
-            p.parent()
-                .and_then(|q| q.file_name())
-                .is_some_and(|n| n == "runs")
-        })
-        .unwrap_or(&t.sandbox)
-        .to_string_lossy()
-        .into_owned();
-    let resources = t.resources.plus(&Resources {
-        cpus: EXECUTOR_CPUS,
-        mem: EXECUTOR_MEM,
-        ..Resources::default()
-    });
-    json!({
-        "id": t.executor_id,
-        "name": t.executor_name,
-        "source": t.task_id,
-        "container": t.container_id,
-        "directory": dir,
-        "resources": resources.to_legacy(),
-        "role": "*",
-        "type": "COMMAND",
-        "tasks": tasks,
-        "queued_tasks": [],
-        "completed_tasks": completed
-    })
-}
-
-fn agent_framework_legacy(f: &Framework, agent_id: &str) -> Value {
-    let on_agent: Vec<&Task> = f
-        .tasks
-        .iter()
-        .chain(f.completed_tasks.iter())
-        .filter(|t| t.agent_id == agent_id)
-        .collect();
-    // One entry per executor run; a task group's tasks share theirs.
-    let mut executors = Vec::new();
-    let mut completed = Vec::new();
-    for rep in super::operator::one_per_executor(on_agent.iter().copied()) {
-        let run: Vec<&Task> = on_agent
-            .iter()
-            .copied()
-            .filter(|t| t.executor_id == rep.executor_id && t.container_id == rep.container_id)
-            .collect();
-        let live: Vec<Value> = run
-            .iter()
-            .filter(|t| !t.is_terminal())
-            .map(|t| task_legacy(t))
-            .collect();
-        let done: Vec<Value> = run
-            .iter()
-            .filter(|t| t.is_terminal())
-            .map(|t| task_legacy(t))
-            .collect();
-        if live.is_empty() {
-            completed.push(executor_legacy(rep, live, done));
-        } else {
-            executors.push(executor_legacy(rep, live, done));
-        }
+    #[test]
+    fn labels_are_an_array_in_the_legacy_json() {
+        let labels = json!({"labels": [{"key": "a", "value": "1"}]});
+        assert_eq!(labels_array(&labels), json!([{"key": "a", "value": "1"}]));
+        assert_eq!(labels_array(&json!({})), json!([]));
+        let n = network_info_legacy(&json!({"name": "dcos", "labels": labels,
+            "ip_addresses": [{"ip_address": "10.0.0.1"}]}));
+        assert!(n["labels"].is_array());
+        let c = command_legacy(&json!({"shell": true, "value": "sleep 1"}));
+        assert_eq!(
+            c,
+            json!({"shell": true, "value": "sleep 1", "argv": [], "uris": []})
+        );
     }
-    json!({
-        "id": f.id,
-        "name": f.info.get("name").cloned().unwrap_or(json!("")),
-        "user": f.info.get("user").cloned().unwrap_or(json!("")),
-        "hostname": f.info.get("hostname").cloned().unwrap_or(json!("")),
-        "failover_timeout": f.failover_timeout(),
-        "checkpoint": f.info.get("checkpoint").cloned().unwrap_or(json!(false)),
-        "role": f.role(),
-        "executors": executors,
-        "completed_executors": completed
-    })
-}
-
-pub fn agent_state(m: &Master, a: &Agent) -> Value {
-    let touches = |f: &&Framework| {
-        f.tasks
-            .iter()
-            .chain(f.completed_tasks.iter())
-            .any(|t| t.agent_id == a.id)
-    };
-    let mut o = Map::new();
-    o.insert("version".into(), json!(MESOS_VERSION));
-    build_fields(&mut o);
-    o.insert("start_time".into(), json!(m.settings.start_time));
-    o.insert("id".into(), json!(a.id));
-    o.insert("pid".into(), json!(a.pid(m.settings.ip)));
-    o.insert("hostname".into(), json!(a.hostname));
-    o.insert(
-        "capabilities".into(),
-        json!(["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]),
-    );
-    o.insert("resources".into(), a.total.to_legacy());
-    o.insert("reserved_resources".into(), json!({}));
-    o.insert("unreserved_resources".into(), a.total.to_legacy());
-    o.insert("attributes".into(), pairs_map(&a.attributes));
-    o.insert("master_hostname".into(), json!(m.settings.hostname));
-    o.insert("flags".into(), flags(m));
-    o.insert(
-        "frameworks".into(),
-        json!(m
-            .frameworks
-            .iter()
-            .filter(touches)
-            .map(|f| agent_framework_legacy(f, &a.id))
-            .collect::<Vec<_>>()),
-    );
-    o.insert(
-        "completed_frameworks".into(),
-        json!(m
-            .completed_frameworks
-            .iter()
-            .filter(touches)
-            .map(|f| agent_framework_legacy(f, &a.id))
-            .collect::<Vec<_>>()),
-    );
-    Value::Object(o)
-}
-
-pub fn agent_metrics_flat(m: &Master, a: &Agent) -> Value {
-    flat(agent_metrics(m, a))
-}
-
-pub fn monitor_statistics(m: &Master, a: &Agent) -> Value {
-    let now = super::state::now_secs();
-    Value::Array(
-        m.all_tasks()
-            .filter(|t| t.agent_id == a.id && !t.is_terminal())
-            .map(|t| {
-                json!({
-                    "framework_id": t.framework_id,
-                    "executor_id": t.executor_id,
-                    "executor_name": t.executor_name,
-                    "source": t.task_id,
-                    "statistics": {
-                        "timestamp": now,
-                        "cpus_limit": t.resources.cpus + EXECUTOR_CPUS,
-                        "mem_limit_bytes": ((t.resources.mem + EXECUTOR_MEM) * 1048576.0) as u64
-                    }
-                })
-            })
-            .collect(),
-    )
 }

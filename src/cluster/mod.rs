@@ -4,27 +4,42 @@
 //! This file holds the configuration, `start` (the library entry the kernel uses), the
 //! `Cluster` handle, and the `mesos-kernel cluster` command.
 
+mod agent_api;
 mod auth;
+mod container_calls;
+mod containerizer;
+mod containers;
+mod defaults;
 mod election;
 mod executor;
 mod files;
+pub mod flags;
+mod follow;
+mod hooks;
+mod host;
 pub mod ids;
-#[cfg(test)]
-mod json_equivalence;
 mod legacy;
+mod legacy_agent;
+pub mod logging;
+mod metrics;
+mod operations;
 mod operator;
+mod replica;
 mod reply;
 pub mod resources;
 mod router;
 mod runtime;
 mod scheduler;
 pub mod state;
+mod tenancy_api;
 mod tls;
+mod views;
 
 pub use auth::{Credentials, CredentialsError};
 pub use election::{ElectionError, Role};
 pub use tls::TlsError;
 
+use crate::mesos::v1::parse_duration;
 use resources::Resources;
 use runtime::Shared;
 use state::{Master, Settings};
@@ -45,6 +60,10 @@ pub struct AgentShape {
     pub ports: Vec<(u64, u64)>,
     /// TEXT attributes, in order (`rack:r2d2;pod:demo,dev`).
     pub attributes: Vec<(String, String)>,
+    /// Mesos's `--resources` (`cpus:2;mem:496;cpus(ops):1`, or its JSON list): when given,
+    /// the agent's resources, with `cpus`, `mem`, `disk` and `ports` it leaves out taken
+    /// from the fields above (as a Mesos agent detects those it is not told).
+    pub resources: Option<String>,
 }
 
 impl Default for AgentShape {
@@ -59,19 +78,39 @@ impl Default for AgentShape {
                 ("rack".into(), "r2d2".into()),
                 ("pod".into(), "demo,dev".into()),
             ],
+            resources: None,
         }
     }
 }
 
 impl AgentShape {
-    fn resources(&self) -> Resources {
-        Resources {
-            cpus: self.cpus,
-            mem: self.mem,
-            disk: self.disk,
-            gpus: 0.0,
-            ports: self.ports.clone(),
+    /// The agent's total resources: `--resources` (with what it leaves out from the
+    /// shape's cpus, mem, disk and ports), else those four.
+    pub fn resources(&self) -> Result<Resources, String> {
+        let flat = Resources::flat(self.cpus, self.mem, self.disk, 0.0, &self.ports);
+        let Some(text) = &self.resources else {
+            return Ok(flat);
+        };
+        let given = crate::mesos::v1::Resources::parse(text, "*").map_err(|e| e.to_string())?;
+        let mut total = Resources::from_vocabulary(given);
+        for name in ["cpus", "mem", "disk", "ports"] {
+            if !total.iter().any(|r| r.name == name) {
+                total = total.plus(&flat.filter(|r| r.name == name));
+            }
         }
+        Ok(total)
+    }
+
+    /// The `--resources` flag as an agent shows it: as given, else the text of its totals.
+    fn resources_flag(&self) -> String {
+        if let Some(text) = &self.resources {
+            return text.clone();
+        }
+        let mut text = format!("cpus:{};mem:{};disk:{}", self.cpus, self.mem, self.disk);
+        if !self.ports.is_empty() {
+            text.push_str(&format!(";ports:{}", resources::ranges_text(&self.ports)));
+        }
+        text
     }
 }
 
@@ -110,6 +149,52 @@ pub struct ClusterConfig {
     /// Agents take the free ports after this one instead of after the master's (so that
     /// `--masters N` keeps PORT..PORT+N-1 for the masters).
     pub agent_ports_after: Option<u16>,
+    /// A name for the cluster (Mesos's `--cluster`).
+    pub cluster_name: Option<String>,
+    /// The fault domain of the master and its agents (Mesos's `--domain`).
+    pub domain: Option<flags::Domain>,
+    /// Roles' weights at start, Mesos's `--weights` (`ops=2,eng/dev=0.5`).
+    pub weights: Option<String>,
+    /// Each agent's hostname (Mesos's agent `--hostname`), in order; the IP for the
+    /// agents past the list. Agents with their own hostnames are machines of their own
+    /// for maintenance (a MachineID is a hostname and an IP).
+    pub agent_hostnames: Vec<String>,
+}
+
+/// Where the master and the agents keep their logs (Mesos's `--log_dir`).
+pub fn log_dir(work_dir: &std::path::Path) -> PathBuf {
+    work_dir.join("log")
+}
+
+/// Serves an agent that registers while the cluster runs (one back from maintenance) on
+/// its old port, as its supervisor would restart it there, and keeps the way to serve it
+/// again (the restart hook's). The port was just given up by the agent's last server, so
+/// binding is retried for a while (`serve_again`).
+fn agent_starter(
+    shared: &Arc<Shared>,
+    ip: IpAddr,
+    credentials: Option<Arc<Credentials>>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> runtime::AgentStarter {
+    let weak = Arc::downgrade(shared);
+    Arc::new(move |agent_id: String, port: u16| {
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        let serve = serve_again(
+            weak.clone(),
+            agent_id.clone(),
+            SocketAddr::new(ip, port),
+            credentials.clone(),
+            acceptor.clone(),
+        );
+        shared.set_agent_serve(&agent_id, serve.clone());
+        tokio::spawn(async move {
+            if let Err(e) = serve().await {
+                tracing::warn!(agent_id, "cannot serve the agent: {e}");
+            }
+        });
+    })
 }
 
 /// PEM files of the server certificate (with its chain) and its private key.
@@ -144,6 +229,10 @@ impl Default for ClusterConfig {
             credentials: None,
             tls: None,
             agent_ports_after: None,
+            cluster_name: None,
+            domain: None,
+            weights: None,
+            agent_hostnames: Vec::new(),
         }
     }
 }
@@ -231,6 +320,8 @@ impl Drop for Cluster {
         if !self.shared.stopping.is_cancelled() {
             self.shared.stopping.cancel();
             self.shared.lock().shutdown();
+            self.shared.containers.shutdown();
+            self.shared.follow.shutdown();
         }
         if let Some(dir) = self.temp_work_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
@@ -238,59 +329,35 @@ impl Drop for Cluster {
     }
 }
 
-fn flags(config: &ClusterConfig, work_dir: &std::path::Path, port: u16) -> Vec<(String, String)> {
-    let attrs: Vec<String> = config
+/// What the flag tables show of this cluster's configuration.
+fn flag_inputs(config: &ClusterConfig, work_dir: &std::path::Path, port: u16) -> flags::Inputs {
+    let attributes: Vec<String> = config
         .agent
         .attributes
         .iter()
         .map(|(k, v)| format!("{k}:{v}"))
         .collect();
-    vec![
-        ("authenticate_agents".into(), "false".into()),
-        ("authenticate_frameworks".into(), "false".into()),
-        ("authenticate_http_frameworks".into(), "false".into()),
-        ("hostname".into(), config.ip.to_string()),
-        ("ip".into(), config.ip.to_string()),
-        ("port".into(), port.to_string()),
-        ("work_dir".into(), work_dir.display().to_string()),
-        ("quiet".into(), "false".into()),
-        ("roles".into(), "*".into()),
-        (
-            "offer_timeout".into(),
-            config
-                .offer_timeout
-                .map(|d| format!("{}secs", d.as_secs_f64()))
-                .unwrap_or_default(),
-        ),
-        ("agents".into(), config.agents.to_string()),
-        (
-            "resources".into(),
-            format!(
-                "cpus:{};mem:{};disk:{};ports:{}",
-                config.agent.cpus,
-                config.agent.mem,
-                config.agent.disk,
-                resources::ranges_text(&config.agent.ports)
-            ),
-        ),
-        ("attributes".into(), attrs.join(";")),
-        (
-            "heartbeat_interval".into(),
-            format!("{}secs", config.heartbeat_interval.as_secs_f64()),
-        ),
-        (
-            "executor_shutdown_grace_period".into(),
-            format!("{}secs", config.kill_grace.as_secs_f64()),
-        ),
-        (
-            "agent_ping_timeout".into(),
-            format!("{}secs", config.agent_ping_timeout.as_secs_f64()),
-        ),
-        (
-            "max_agent_ping_timeouts".into(),
-            config.max_agent_ping_timeouts.to_string(),
-        ),
-    ]
+    let resources = config.agent.resources_flag();
+    flags::Inputs {
+        ip: config.ip,
+        master_port: port,
+        work_dir: work_dir.to_path_buf(),
+        log_dir: Some(log_dir(work_dir)),
+        offer_timeout: config.offer_timeout,
+        agent_ping_timeout: config.agent_ping_timeout,
+        max_agent_ping_timeouts: config.max_agent_ping_timeouts,
+        zk: config.zk.clone(),
+        zk_session_timeout: config.zk_session_timeout,
+        credentials: config
+            .credentials
+            .as_ref()
+            .and_then(|c| c.path().map(std::path::Path::to_path_buf)),
+        agent_resources: resources,
+        agent_attributes: attributes.join(";"),
+        cluster: config.cluster_name.clone(),
+        domain: config.domain.clone(),
+        weights: config.weights.clone(),
+    }
 }
 
 async fn bind_agent(ip: IpAddr, after: u16) -> Result<TcpListener, ClusterError> {
@@ -330,9 +397,55 @@ fn serve(
     })
 }
 
+/// How a restarted agent serves again: the same port (bound again, with a short wait for
+/// the old listener to close), a fresh router and a fresh stop token.
+fn serve_again(
+    shared: std::sync::Weak<Shared>,
+    agent_id: String,
+    addr: SocketAddr,
+    credentials: Option<Arc<Credentials>>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> runtime::ServeAgent {
+    Arc::new(move || {
+        let (shared, agent_id, credentials, acceptor) = (
+            shared.clone(),
+            agent_id.clone(),
+            credentials.clone(),
+            acceptor.clone(),
+        );
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let listener = loop {
+                match TcpListener::bind(addr).await {
+                    Ok(l) => break l,
+                    Err(e) if tokio::time::Instant::now() >= deadline => {
+                        return Err(format!("cannot listen on {addr} again: {e}"))
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            };
+            let shared = shared.upgrade().ok_or("the cluster stopped")?;
+            let stopping = shared.agent_server_token(&agent_id);
+            let ctx = router::AgentCtx {
+                shared: shared.clone(),
+                agent_id,
+            };
+            let app = router::agent(ctx, credentials);
+            drop(serve(listener, app, stopping, acceptor.as_ref()));
+            Ok(())
+        })
+    })
+}
+
 /// Starts a master and its agents; they run until `Cluster::shutdown`.
 pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
     raise_fd_limit();
+    let agent_resources = config
+        .agent
+        .resources()
+        .map_err(|e| ClusterError::Config(format!("--resources: {e}")))?;
+    let weights = state::tenancy::parse_weights(config.weights.as_deref().unwrap_or(""))
+        .map_err(|e| ClusterError::Config(format!("--weights: {e}")))?;
     if config.heartbeat_interval.is_zero() {
         return Err(ClusterError::Config(
             "the heartbeat interval must be positive".into(),
@@ -375,11 +488,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         None => None,
     };
     let scheme = if acceptor.is_some() { "https" } else { "http" };
-    let zk = config
-        .zk
-        .as_deref()
-        .map(election::ZkTarget::parse)
-        .transpose()?;
+    let zk = config.zk.as_deref().map(election::parse_zk).transpose()?;
     let mut after = match (config.port, config.agent_ports_after) {
         (0, _) => 0,
         (_, Some(p)) => p,
@@ -407,18 +516,36 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         update_retry: config.status_update_retry.max(Duration::from_millis(10)),
         work_dir: work_dir.clone(),
         start_time: state::now_secs(),
-        flags: flags(&config, &work_dir, master_port),
+        flags: flag_inputs(&config, &work_dir, master_port),
         scheme,
         agent_ping_timeout: config.agent_ping_timeout,
         max_agent_ping_timeouts: config.max_agent_ping_timeouts,
     };
-    let shared = Shared::new(Master::new(settings, config.seed));
+    let mut master = Master::new(settings, config.seed);
+    master.tenancy.set_weights(weights);
+    master
+        .logs
+        .open(&log_dir(&work_dir), &config.ip.to_string());
+    master.log_info(&format!(
+        "Master {} ({}) started on {}:{}",
+        master.master_id(),
+        config.ip,
+        config.ip,
+        master_port
+    ));
+    let shared = Shared::new(master);
     let mut agent_ids = Vec::new();
     for (_, port) in &agent_listeners {
+        let hostname = config
+            .agent_hostnames
+            .get(agent_ids.len())
+            .cloned()
+            .unwrap_or_else(|| config.ip.to_string());
         let id = shared.with(|m, fx| {
-            m.add_agent(
+            m.add_agent_named(
                 *port,
-                config.agent.resources(),
+                hostname,
+                agent_resources.clone(),
                 config.agent.attributes.clone(),
                 fx,
             )
@@ -431,6 +558,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
     let election = match zk {
         Some(zk) => {
             shared.role_standby();
+            replica::spawn(shared.clone(), zk.clone(), config.zk_session_timeout);
             let info = shared.lock().master_info();
             Some(
                 election::Election::join(zk, config.zk_session_timeout, info, shared.role.clone())
@@ -447,25 +575,44 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
     let credentials = config.credentials.clone();
     let mut servers = vec![serve(
         master_listener,
-        router::authenticated(router::master(shared.clone()), credentials.clone()),
+        router::master(shared.clone(), credentials.clone()),
         shared.stopping.clone(),
         acceptor.as_ref(),
     )];
     let mut agent_urls = Vec::new();
+    if election.is_some() {
+        follow::spawn(shared.clone(), agent_ids.clone());
+    }
     for ((listener, port), agent_id) in agent_listeners.into_iter().zip(agent_ids) {
         let stopping = shared.agent_server_token(&agent_id);
+        shared.set_agent_serve(
+            &agent_id,
+            serve_again(
+                Arc::downgrade(&shared),
+                agent_id.clone(),
+                SocketAddr::new(config.ip, port),
+                credentials.clone(),
+                acceptor.clone(),
+            ),
+        );
         let ctx = router::AgentCtx {
             shared: shared.clone(),
             agent_id,
         };
         servers.push(serve(
             listener,
-            router::authenticated(router::agent(ctx), credentials.clone()),
+            router::agent(ctx, credentials.clone()),
             stopping,
             acceptor.as_ref(),
         ));
         agent_urls.push(host(port));
     }
+    shared.set_agent_starter(agent_starter(
+        &shared,
+        config.ip,
+        credentials.clone(),
+        acceptor.clone(),
+    ));
     tracing::info!(master = %host(master_port), agents = ?agent_urls, "embedded cluster started");
     Ok(Cluster {
         shared,
@@ -476,31 +623,6 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         work_dir,
         election,
     })
-}
-
-/// Parses `15secs`, `500ms`, `2s`, `1min`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{text}'"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => n,
-        "ms" | "msecs" => n / 1e3,
-        "us" | "usecs" => n / 1e6,
-        "ns" | "nsecs" => n / 1e9,
-        "m" | "min" | "mins" | "minutes" => n * 60.0,
-        "h" | "hr" | "hrs" | "hours" => n * 3600.0,
-        other => return Err(format!("invalid duration unit '{other}' in '{text}'")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration '{text}'"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Parses the agent flag form `rack:r2d2;pod:demo,dev` into TEXT attributes.
@@ -565,6 +687,14 @@ pub struct ClusterArgs {
     /// Port ranges of each agent.
     #[arg(long, default_value = "[9000-10000]")]
     pub ports: String,
+    /// Each agent's resources in Mesos's `--resources` form, reservations included:
+    /// `cpus:2;mem:496;cpus(ops):1;mem(ops):128`, or a JSON list of Resource; cpus, mem,
+    /// disk and ports it leaves out come from --cpus, --mem, --disk and --ports.
+    #[arg(long)]
+    pub resources: Option<String>,
+    /// Roles' weights, Mesos's `--weights` form: `ops=2,eng/dev=0.5`.
+    #[arg(long)]
+    pub weights: Option<String>,
     /// TEXT attributes of each agent.
     #[arg(long, default_value = "rack:r2d2;pod:demo,dev")]
     pub attributes: String,
@@ -576,7 +706,7 @@ pub struct ClusterArgs {
     #[arg(long = "zk-session-timeout", default_value = "3secs", value_parser = parse_duration)]
     pub zk_session_timeout: Duration,
     /// Start this many masters in this process (needs --zk), on PORT, PORT+1, ... (or
-    /// ephemeral ports); each has its own agents.
+    /// ephemeral ports); the agents of standbys register with the leader.
     #[arg(long, default_value_t = 1)]
     pub masters: usize,
     /// Require HTTP basic auth: Mesos's JSON credentials file, or `principal secret` lines.
@@ -588,6 +718,17 @@ pub struct ClusterArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long = "tls-key", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A name for the cluster, shown in `/master/state` (Mesos's `--cluster`).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// The fault domain of the master and agents, as Mesos's `--domain` JSON:
+    /// `{"fault_domain": {"region": {"name": "r1"}, "zone": {"name": "z1"}}}`.
+    #[arg(long, value_parser = flags::Domain::parse)]
+    pub domain: Option<flags::Domain>,
+    /// Each agent's hostname, comma-separated (Mesos's agent `--hostname`; the IP by
+    /// default): agents with their own hostnames are machines of their own for maintenance.
+    #[arg(long = "agent-hostnames", value_delimiter = ',')]
+    pub agent_hostnames: Vec<String>,
 }
 
 impl ClusterArgs {
@@ -610,9 +751,11 @@ impl ClusterArgs {
                 disk: self.disk,
                 ports: resources::parse_ranges(&self.ports)?,
                 attributes: parse_attributes(&self.attributes)?,
+                resources: self.resources.clone(),
             },
             zk: self.zk.clone(),
             zk_session_timeout: self.zk_session_timeout,
+            agent_hostnames: self.agent_hostnames.clone(),
             credentials: match &self.credentials {
                 Some(path) => Some(Arc::new(
                     Credentials::load(path).map_err(|e| e.to_string())?,
@@ -627,6 +770,9 @@ impl ClusterArgs {
                 _ => None,
             },
             agent_ports_after: None,
+            cluster_name: self.cluster.clone(),
+            domain: self.domain.clone(),
+            weights: self.weights.clone(),
         })
     }
 }
@@ -645,6 +791,15 @@ fn raise_fd_limit() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+}
+
+/// A line of `mesos-kernel cluster` on stdout, for whoever started it (tests read the
+/// master's URL there). A reader that went away costs the line, not the cluster:
+/// `println!` would panic on the closed pipe.
+fn announce(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "mesos-kernel cluster: {line}").and_then(|()| out.flush());
 }
 
 /// Runs a standalone cluster (or `--masters N` of them, sharing only ZooKeeper) until
@@ -668,6 +823,10 @@ pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
             config.agent_ports_after = Some(args.port.saturating_add(last));
         }
         if args.masters > 1 {
+            // Each master its own ids: agents of all of them register with the leader.
+            config.seed = config
+                .seed
+                .map(|s| s.wrapping_add(u64::try_from(i).unwrap_or(0)));
             if let Some(dir) = &config.work_dir {
                 config.work_dir = Some(dir.join(format!("master-{i}")));
             }
@@ -681,14 +840,11 @@ pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
                 return Err(e.to_string());
             }
         };
-        println!("mesos-kernel cluster: master {}", cluster.master_url());
+        announce(&format!("master {}", cluster.master_url()));
         for (n, url) in cluster.agent_urls().iter().enumerate() {
-            println!("mesos-kernel cluster: agent {n} {url}");
+            announce(&format!("agent {n} {url}"));
         }
-        println!(
-            "mesos-kernel cluster: work dir {}",
-            cluster.work_dir().display()
-        );
+        announce(&format!("work dir {}", cluster.work_dir().display()));
         clusters.push(cluster);
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -697,7 +853,7 @@ pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
         r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot watch Ctrl-C: {e}"))?,
         _ = term.recv() => {}
     }
-    println!("mesos-kernel cluster: stopping");
+    announce("stopping");
     for cluster in clusters {
         cluster.shutdown().await;
     }
@@ -707,6 +863,30 @@ pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resources_flag_reserves_and_fills_in_what_it_leaves_out() {
+        let shape = AgentShape {
+            resources: Some("cpus:1;cpus(ops):1;mem(ops):128".into()),
+            ..AgentShape::default()
+        };
+        let total = shape.resources().unwrap_or_default();
+        assert_eq!(total.cpus(), 2.0);
+        // `mem` is given (reserved), so the shape's is not added; disk and ports are.
+        assert_eq!(total.mem(), 128.0);
+        assert_eq!(total.disk(), 4930.0);
+        assert_eq!(total.ports(), vec![(9000, 10000)]);
+        assert_eq!(total.reserved(Some("ops")).cpus(), 1.0);
+        assert_eq!(shape.resources_flag(), "cpus:1;cpus(ops):1;mem(ops):128");
+        let bad = AgentShape {
+            resources: Some("cpus(ops:1".into()),
+            ..AgentShape::default()
+        };
+        assert_eq!(
+            bad.resources().err().as_deref(),
+            Some("Bad value for resources, mismatched parentheses in cpus(ops:1")
+        );
+    }
 
     #[test]
     fn durations_and_attributes() {

@@ -49,20 +49,39 @@ pub fn accepted() -> Response {
     StatusCode::ACCEPTED.into_response()
 }
 
+/// libprocess's `MethodNotAllowed({"POST"}, method)`.
+pub fn method_not_allowed(method: &Method) -> Response {
+    let mut r = text(
+        405,
+        format!("405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{method}'."),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+/// libprocess's `MethodNotAllowed(allowed, method)` for an endpoint of several methods.
+pub fn methods_not_allowed(allowed: &[&str], method: &Method) -> Response {
+    let quoted: Vec<String> = allowed.iter().map(|m| format!("'{m}'")).collect();
+    let mut r = text(
+        405,
+        format!(
+            "405 Method Not Allowed. Expecting one of {{ {} }}, but received '{method}'.",
+            quoted.join(", ")
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
+}
+
 // The error is a ready answer, built once per refused request; boxing it buys nothing.
 #[allow(clippy::result_large_err)]
 /// Method, Content-Type and JSON parsing, in Mesos's order; the parsed body on success.
 pub fn parse_post(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
     if method != Method::POST {
-        let mut r = text(
-            405,
-            format!(
-                "405 Method Not Allowed. Expecting one of {{ 'POST' }}, but received '{method}'."
-            ),
-        );
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return Err(r);
+        return Err(method_not_allowed(method));
     }
     let Some(ct) = headers.get(header::CONTENT_TYPE) else {
         return Err(text(400, "Expecting 'Content-Type' to be present"));
@@ -113,13 +132,27 @@ pub fn accept(headers: &HeaderMap) -> Accept {
 
 /// The `Accept` check: missing, `*/*`, `application/*` or JSON are fine.
 fn accepts_json(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers.get(header::ACCEPT) else {
+    accepts(headers, header::ACCEPT.as_str(), "application/json")
+}
+
+/// libprocess's `Request::acceptsMediaType`: a missing header accepts everything; else an
+/// entry naming the type, its family (`application/*`) or `*/*`, with a quality above 0.
+pub fn accepts(headers: &HeaderMap, name: &str, media: &str) -> bool {
+    let Some(value) = headers.get(name) else {
         return true;
     };
-    let accept = accept.to_str().unwrap_or("");
-    accept.split(',').any(|part| {
-        let media = part.split(';').next().unwrap_or("").trim();
-        matches!(media, "*/*" | "application/*" | "application/json")
+    let family = media.split('/').next().unwrap_or("");
+    value.to_str().unwrap_or("").split(',').any(|entry| {
+        let mut parts = entry.split(';').map(str::trim);
+        let candidate = parts.next().unwrap_or("");
+        let quality = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f64>().ok())
+            .unwrap_or(1.0);
+        let matches = candidate == media
+            || candidate == "*/*"
+            || candidate.strip_suffix("/*").is_some_and(|f| f == family);
+        matches && quality > 0.0
     })
 }
 
@@ -137,19 +170,22 @@ pub fn not_acceptable(accept: Accept) -> Response {
 }
 
 /// A chunked RecordIO response fed by `rx`, with a HEARTBEAT record every `heartbeat` (the
-/// first one, right after SUBSCRIBED, is queued by the state machine). `guard` lives as long as the client listens:
-/// dropping it tells the cluster the stream closed.
-pub fn event_stream<G: Send + 'static>(
+/// first one, right after SUBSCRIBED, is queued by the state machine), `on_heartbeat`
+/// called for each. `guard` lives as long as the client listens: dropping it tells the
+/// cluster the stream closed.
+pub fn event_stream<G: Send + 'static, H: Fn() + Send + 'static>(
     rx: mpsc::UnboundedReceiver<Bytes>,
     heartbeat: Duration,
     heartbeat_record: Bytes,
     guard: G,
+    on_heartbeat: H,
     extra_headers: Vec<(&'static str, String)>,
 ) -> Response {
-    struct StreamState<G> {
+    struct StreamState<G, H> {
         rx: mpsc::UnboundedReceiver<Bytes>,
         ticks: tokio::time::Interval,
         heartbeat: Bytes,
+        on_heartbeat: H,
         _guard: G,
     }
     let period = heartbeat.max(Duration::from_millis(10));
@@ -158,6 +194,7 @@ pub fn event_stream<G: Send + 'static>(
         rx,
         ticks,
         heartbeat: heartbeat_record,
+        on_heartbeat,
         _guard: guard,
     };
     let stream = futures::stream::unfold(state, |mut st| async move {
@@ -166,6 +203,7 @@ pub fn event_stream<G: Send + 'static>(
             biased;
             item = st.rx.recv() => item.map(|b| (Ok::<Bytes, Infallible>(b), st)),
             _ = st.ticks.tick() => {
+                (st.on_heartbeat)();
                 let hb = st.heartbeat.clone();
                 Some((Ok(hb), st))
             }

@@ -1,70 +1,22 @@
-//! Resource arithmetic for offers and tasks (cpus, mem, disk, gpus scalars and port ranges),
-//! and their JSON forms: the v1 list of `Resource` messages and the legacy flat object.
+//! The cluster's resources: the vocabulary's `mesos::v1::Resources` (Mesos's arithmetic,
+//! reservations, disks), held without `allocation_info` (what is offered or allocated carries
+//! its role beside the resources: an offer's, a task's), and their JSON forms: the v1 list of
+//! `Resource` messages (in Mesos's endpoint format, with `role`) and the legacy flat object.
 
+use crate::mesos::v1::resource::{AllocationInfo, Resource};
+use crate::mesos::v1::values::{self, Ranges, ValueType};
+use crate::mesos::v1::Resources as V1Resources;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use std::fmt;
 
-/// Unreserved resources of one agent, offer or task.
+/// Resources of one agent, offer or task, in the `reservations` format, unallocated.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Resources {
-    pub cpus: f64,
-    pub mem: f64,
-    pub disk: f64,
-    pub gpus: f64,
-    /// Sorted, disjoint, inclusive ranges.
-    pub ports: Vec<(u64, u64)>,
-}
-
-/// Mesos keeps scalars in fixed point with three decimals; so do we, so 0.1 + 0.2 fits 0.3.
-fn round(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-fn normalize(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
-    ranges.retain(|(b, e)| b <= e);
-    ranges.sort();
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for (b, e) in ranges {
-        match out.last_mut() {
-            Some(last) if b <= last.1.saturating_add(1) => last.1 = last.1.max(e),
-            _ => out.push((b, e)),
-        }
-    }
-    out
-}
-
-fn ranges_contain(outer: &[(u64, u64)], inner: &[(u64, u64)]) -> bool {
-    inner
-        .iter()
-        .all(|(b, e)| outer.iter().any(|(ob, oe)| ob <= b && e <= oe))
-}
-
-fn ranges_minus(from: &[(u64, u64)], minus: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    let mut out = from.to_vec();
-    for &(mb, me) in minus {
-        let mut next = Vec::new();
-        for (b, e) in out {
-            if me < b || mb > e {
-                next.push((b, e));
-                continue;
-            }
-            if b < mb {
-                next.push((b, mb - 1));
-            }
-            if me < e {
-                next.push((me + 1, e));
-            }
-        }
-        out = next;
-    }
-    normalize(out)
-}
+pub struct Resources(V1Resources);
 
 /// Renders ranges as Mesos does in legacy JSON: `[9000-10000, 12000-12001]`.
 pub fn ranges_text(ranges: &[(u64, u64)]) -> String {
-    let parts: Vec<String> = ranges.iter().map(|(b, e)| format!("{b}-{e}")).collect();
-    format!("[{}]", parts.join(", "))
+    Ranges::from_pairs(ranges.iter().copied()).to_string()
 }
 
 /// Parses `[9000-10000]` or `[1-2, 5-6]` (the agent flag form).
@@ -88,117 +40,180 @@ pub fn parse_ranges(text: &str) -> Result<Vec<(u64, u64)>, String> {
         }
         out.push((b, e));
     }
-    Ok(normalize(out))
+    Ok(Ranges::from_pairs(out).pairs())
 }
 
 impl Resources {
+    /// Unreserved scalars (those above 0) and ports.
+    pub fn flat(cpus: f64, mem: f64, disk: f64, gpus: f64, ports: &[(u64, u64)]) -> Resources {
+        let mut r = V1Resources::new();
+        for (name, v) in [("cpus", cpus), ("mem", mem), ("disk", disk), ("gpus", gpus)] {
+            if v > 0.0 {
+                r.add_resource(Resource::scalar(name, v));
+            }
+        }
+        if !ports.is_empty() {
+            r.add_resource(Resource::ranges(
+                "ports",
+                Ranges::from_pairs(ports.iter().copied()),
+            ));
+        }
+        Resources(r)
+    }
+
+    /// The vocabulary's resources, their allocations dropped.
+    pub fn from_vocabulary(mut r: V1Resources) -> Resources {
+        r.unallocate();
+        Resources(r)
+    }
+
+    pub fn vocabulary(&self) -> &V1Resources {
+        &self.0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Resource> {
+        self.0.iter()
+    }
+
+    pub fn cpus(&self) -> f64 {
+        self.0.cpus().unwrap_or(0.0)
+    }
+
+    pub fn mem(&self) -> f64 {
+        self.0.mem().unwrap_or(0.0)
+    }
+
+    pub fn disk(&self) -> f64 {
+        self.0.disk().unwrap_or(0.0)
+    }
+
+    pub fn gpus(&self) -> f64 {
+        self.0.gpus().unwrap_or(0.0)
+    }
+
+    pub fn ports(&self) -> Vec<(u64, u64)> {
+        self.0.ports().map(|p| p.pairs()).unwrap_or_default()
+    }
+
+    /// The scalar named `name`, summed over reservations (0 when there is none).
+    pub fn scalar(&self, name: &str) -> f64 {
+        self.0.scalar(name).unwrap_or(0.0)
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.cpus <= 0.0
-            && self.mem <= 0.0
-            && self.disk <= 0.0
-            && self.gpus <= 0.0
-            && self.ports.is_empty()
+        self.0.is_empty()
     }
 
     pub fn contains(&self, other: &Resources) -> bool {
-        other.cpus <= self.cpus
-            && other.mem <= self.mem
-            && other.disk <= self.disk
-            && other.gpus <= self.gpus
-            && ranges_contain(&self.ports, &other.ports)
+        self.0.contains(&other.0)
     }
 
     pub fn plus(&self, other: &Resources) -> Resources {
-        let mut ports = self.ports.clone();
-        ports.extend(other.ports.iter().copied());
-        Resources {
-            cpus: round(self.cpus + other.cpus),
-            mem: round(self.mem + other.mem),
-            disk: round(self.disk + other.disk),
-            gpus: round(self.gpus + other.gpus),
-            ports: normalize(ports),
-        }
+        Resources(&self.0 + &other.0)
     }
 
+    /// What is left when `other` is taken away (what would go below zero goes).
     pub fn minus(&self, other: &Resources) -> Resources {
-        Resources {
-            cpus: round((self.cpus - other.cpus).max(0.0)),
-            mem: round((self.mem - other.mem).max(0.0)),
-            disk: round((self.disk - other.disk).max(0.0)),
-            gpus: round((self.gpus - other.gpus).max(0.0)),
-            ports: ranges_minus(&self.ports, &other.ports),
-        }
+        Resources(&self.0 - &other.0)
     }
 
-    /// Reads a v1 `resources` array. Unknown names and reserved roles are refused with a
-    /// message, since the cluster only has unreserved cpus, mem, disk, gpus and ports.
+    pub fn filter(&self, keep: impl Fn(&Resource) -> bool) -> Resources {
+        Resources(self.0.filter(keep))
+    }
+
+    pub fn unreserved(&self) -> Resources {
+        Resources(self.0.unreserved())
+    }
+
+    /// Reserved resources, to `role` (innermost reservation) when one is given.
+    pub fn reserved(&self, role: Option<&str>) -> Resources {
+        Resources(self.0.reserved(role))
+    }
+
+    /// Reserved to `role` or a role below it (Mesos's `reservedToRoleSubtree`).
+    pub fn reserved_to_subtree(&self, role: &str) -> Resources {
+        self.filter(|r| {
+            r.reservation_role().is_some_and(|own| {
+                own == role || crate::mesos::v1::roles::is_strict_subrole_of(own, role)
+            })
+        })
+    }
+
+    /// What a framework of `role` may be offered: unreserved, or reserved to `role` or
+    /// one of its ancestors.
+    pub fn allocatable_to(&self, role: &str) -> Resources {
+        Resources(self.0.allocatable_to(role))
+    }
+
+    pub fn persistent_volumes(&self) -> Resources {
+        Resources(self.0.persistent_volumes())
+    }
+
+    /// The roles something is reserved to (innermost), sorted.
+    pub fn reservation_roles(&self) -> std::collections::BTreeSet<&str> {
+        self.iter().filter_map(Resource::reservation_role).collect()
+    }
+
+    /// The reserved resources by their (innermost) role (Mesos's `reservations()`).
+    pub fn by_reservation_role(&self) -> std::collections::BTreeMap<String, Resources> {
+        self.reservation_roles()
+            .into_iter()
+            .map(|role| (role.to_string(), self.reserved(Some(role))))
+            .collect()
+    }
+
+    /// `reserved_resources` of the legacy views: each role's in the flat form.
+    pub fn reserved_legacy(&self) -> Value {
+        Value::Object(
+            self.by_reservation_role()
+                .into_iter()
+                .map(|(role, r)| (role, r.to_legacy()))
+                .collect(),
+        )
+    }
+
+    /// `reserved_resources_full`: each role's as a list of Resource messages.
+    pub fn reserved_full(&self) -> Value {
+        Value::Object(
+            self.by_reservation_role()
+                .into_iter()
+                .map(|(role, r)| (role, r.to_v1()))
+                .collect(),
+        )
+    }
+
+    /// Reads a v1 `resources` array as Mesos's `resource::validate` checks it: each
+    /// resource valid (`Invalid resources: ...`), disks and dynamic reservations as Mesos
+    /// allows them. `allocation_info` is dropped: the caller checks it against the offer.
     pub fn from_v1(list: &Value) -> Result<Resources, String> {
-        let mut r = Resources::default();
-        let Some(items) = list.as_array() else {
-            if list.is_null() {
-                return Ok(r);
-            }
-            return Err("'resources' must be an array".into());
-        };
-        for item in items {
-            let name = item.get("name").and_then(Value::as_str).unwrap_or("");
-            let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
-            match (name, kind) {
-                ("cpus" | "mem" | "disk" | "gpus", "SCALAR") => {
-                    let v = item
-                        .pointer("/scalar/value")
-                        .and_then(Value::as_f64)
-                        .ok_or_else(|| format!("Resource '{name}' has no scalar value"))?;
-                    if v < 0.0 || !v.is_finite() {
-                        return Err(format!("Invalid scalar resource {name}:{v}"));
-                    }
-                    let slot = match name {
-                        "cpus" => &mut r.cpus,
-                        "mem" => &mut r.mem,
-                        "disk" => &mut r.disk,
-                        _ => &mut r.gpus,
-                    };
-                    *slot = round(*slot + v);
-                }
-                ("ports", "RANGES") => {
-                    let ranges = item
-                        .pointer("/ranges/range")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    for range in ranges {
-                        let b = range.get("begin").and_then(Value::as_u64);
-                        let e = range.get("end").and_then(Value::as_u64);
-                        match (b, e) {
-                            (Some(b), Some(e)) if b <= e => r.ports.push((b, e)),
-                            _ => return Err(format!("Invalid ranges resource 'ports': {range}")),
-                        }
-                    }
-                    r.ports = normalize(std::mem::take(&mut r.ports));
-                }
-                _ => {
-                    return Err(format!(
-                        "Resource '{name}' of type '{kind}' is not offered by this cluster"
-                    ))
-                }
-            }
-        }
-        Ok(r)
+        Ok(Resources::from_vocabulary(V1Resources::from_resources(
+            parse_list(list)?,
+        )))
     }
 
-    /// The v1 form: a list of unreserved `Resource` messages.
+    /// A v1 `resources` array as messages, checked as `from_v1` checks them.
+    pub fn parse_list(list: &Value) -> Result<Vec<Resource>, String> {
+        parse_list(list)
+    }
+
+    /// The v1 form: a list of `Resource` messages.
     pub fn to_v1(&self) -> Value {
         serde_json::to_value(self.v1()).unwrap_or(Value::Null)
     }
 
     /// The v1 form as a view that serializes straight from these resources.
     pub fn v1(&self) -> V1<'_> {
-        V1(self)
+        V1(self, None)
+    }
+
+    /// The v1 form of resources allocated to a role: each carries its `allocation_info`.
+    pub fn v1_allocated<'a>(&'a self, role: &'a str) -> V1<'a> {
+        V1(self, Some(role))
     }
 
     /// Whether the v1 form is an empty list (Mesos leaves such lists out).
     pub fn v1_is_empty(&self) -> bool {
-        !self.scalars().any(|(_, v)| v > 0.0) && self.ports.is_empty()
+        self.0.is_empty()
     }
 
     /// The legacy form of `/master/state`: `{cpus, mem, disk, gpus, ports: "[a-b]"}`.
@@ -210,99 +225,135 @@ impl Resources {
         Legacy(self)
     }
 
-    fn scalars(&self) -> impl Iterator<Item = (&'static str, f64)> {
-        [
-            ("cpus", self.cpus),
-            ("mem", self.mem),
-            ("disk", self.disk),
-            ("gpus", self.gpus),
-        ]
-        .into_iter()
+    /// Mesos's text form of these resources allocated to `role` (what validation
+    /// messages show: `cpus(allocated: *):1; mem(allocated: *):64`).
+    pub fn display_allocated(&self, role: &str) -> String {
+        let mut r = self.0.clone();
+        r.allocate(role);
+        r.to_string()
     }
 }
 
-/// `Resources` as the v1 list of `Resource` messages, written without building `Value`s
-/// (a big cluster's state has one per task, agent and executor).
-pub struct V1<'a>(&'a Resources);
+fn parse_list(list: &Value) -> Result<Vec<Resource>, String> {
+    let items = match list {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err("'resources' must be an array".into()),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut r: Resource =
+            serde_json::from_value(item.clone()).map_err(|e| format!("Invalid resources: {e}"))?;
+        r.upgrade();
+        out.push(r);
+    }
+    Resources::validate_operation_resources(&out)?;
+    Ok(out)
+}
+
+impl Resources {
+    /// Mesos's `resource::validate` of an operation's resources (`src/master/validation.cpp`):
+    /// each valid, disks and dynamic reservations as Mesos allows them.
+    pub fn validate_operation_resources(list: &[Resource]) -> Result<(), String> {
+        for r in list {
+            r.validate()
+                .map_err(|e| format!("Invalid resources: Resource '{r}' is invalid: {}", e.0))?;
+        }
+        for r in list {
+            validate_disk(r).map_err(|e| format!("Invalid DiskInfo: {e}"))?;
+        }
+        for r in list {
+            if r.is_dynamically_reserved() && r.is_revocable() {
+                return Err(format!(
+                    "Invalid ReservationInfo: Dynamically reserved resource {r} cannot be \
+                     created from revocable resources"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Mesos's `validateDiskInfo` (`src/master/validation.cpp`).
+fn validate_disk(r: &Resource) -> Result<(), String> {
+    let Some(disk) = &r.disk else {
+        return Ok(());
+    };
+    if let Some(p) = &disk.persistence {
+        if r.is_revocable() {
+            return Err("Persistent volumes cannot be created from revocable resources".into());
+        }
+        if r.is_unreserved() {
+            return Err("Persistent volumes cannot be created from unreserved resources".into());
+        }
+        let Some(volume) = &disk.volume else {
+            return Err("Expecting 'volume' to be set for persistent volume".into());
+        };
+        if volume.host_path.is_some() {
+            return Err("Expecting 'host_path' to be unset for persistent volume".into());
+        }
+        super::state::validate_id(&p.id)
+            .map_err(|e| format!("Invalid persistence ID for persistent volume: {e}"))?;
+    } else if disk.volume.is_some() {
+        return Err("Non-persistent volume not supported".into());
+    } else if disk.source.is_none() {
+        return Err("DiskInfo is set but empty".into());
+    }
+    Ok(())
+}
+
+/// `Resources` as the v1 list of `Resource` messages in Mesos's endpoint format (`role`
+/// beside `reservations`), with an `allocation_info` when allocated.
+pub struct V1<'a>(&'a Resources, Option<&'a str>);
 
 impl Serialize for V1<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Scalar(&'static str, f64);
-        impl Serialize for Scalar {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut o = s.serialize_map(Some(4))?;
-                o.serialize_entry("name", self.0)?;
-                o.serialize_entry("type", "SCALAR")?;
-                o.serialize_entry("scalar", &Value1(self.1))?;
-                o.serialize_entry("role", "*")?;
-                o.end()
+        let mut list = s.serialize_seq(Some(self.0 .0.len()))?;
+        for r in self.0.iter() {
+            let mut e = r.to_endpoint_format();
+            if let Some(role) = self.1 {
+                e.allocation_info = Some(AllocationInfo::new(role));
             }
-        }
-        struct Value1(f64);
-        impl Serialize for Value1 {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut o = s.serialize_map(Some(1))?;
-                o.serialize_entry("value", &self.0)?;
-                o.end()
-            }
-        }
-        struct Ports<'a>(&'a [(u64, u64)]);
-        impl Serialize for Ports<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                struct Range(u64, u64);
-                impl Serialize for Range {
-                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                        let mut o = s.serialize_map(Some(2))?;
-                        o.serialize_entry("begin", &self.0)?;
-                        o.serialize_entry("end", &self.1)?;
-                        o.end()
-                    }
-                }
-                struct Ranges<'a>(&'a [(u64, u64)]);
-                impl Serialize for Ranges<'_> {
-                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                        let mut o = s.serialize_map(Some(1))?;
-                        o.serialize_entry(
-                            "range",
-                            &Seq(|| self.0.iter().map(|&(b, e)| Range(b, e))),
-                        )?;
-                        o.end()
-                    }
-                }
-                let mut o = s.serialize_map(Some(4))?;
-                o.serialize_entry("name", "ports")?;
-                o.serialize_entry("type", "RANGES")?;
-                o.serialize_entry("ranges", &Ranges(self.0))?;
-                o.serialize_entry("role", "*")?;
-                o.end()
-            }
-        }
-        let r = self.0;
-        let mut list = s.serialize_seq(None)?;
-        for (name, v) in r.scalars() {
-            if v > 0.0 {
-                list.serialize_element(&Scalar(name, v))?;
-            }
-        }
-        if !r.ports.is_empty() {
-            list.serialize_element(&Ports(&r.ports))?;
+            list.serialize_element(&e)?;
         }
         list.end()
     }
 }
 
-/// `Resources` in the flat legacy form.
+/// `Resources` in the flat legacy form (Mesos's `model(Resources)`): `cpus`, `gpus`, `mem`
+/// and `disk` always, each scalar summed over its reservations, ranges and sets as text;
+/// revocable resources left out.
 pub struct Legacy<'a>(&'a Resources);
 
 impl Serialize for Legacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
+        let r = self.0.filter(|r| !r.is_revocable());
         let mut o = s.serialize_map(None)?;
-        for (name, v) in r.scalars() {
-            o.serialize_entry(name, &v)?;
+        for name in ["cpus", "mem", "disk", "gpus"] {
+            o.serialize_entry(name, &r.scalar(name))?;
         }
-        if !r.ports.is_empty() {
-            o.serialize_entry("ports", &ranges_text(&r.ports))?;
+        let mut names: Vec<&str> = r.0.names().into_iter().collect();
+        names.retain(|n| !["cpus", "mem", "disk", "gpus"].contains(n));
+        for name in names {
+            let of = r.filter(|x| x.name == name);
+            let kind = of.iter().next().map(|x| x.kind.clone());
+            match kind {
+                Some(ValueType::Scalar) => o.serialize_entry(name, &of.scalar(name))?,
+                Some(ValueType::Ranges) => o.serialize_entry(
+                    name,
+                    &of.0.ranges(name).map(|x| x.to_string()).unwrap_or_default(),
+                )?,
+                Some(ValueType::Set) => {
+                    let mut set = values::Set::default();
+                    for x in of.iter() {
+                        if let Some(s) = &x.set {
+                            set.add(s);
+                        }
+                    }
+                    o.serialize_entry(name, &set.to_string())?
+                }
+                _ => {}
+            }
         }
         o.end()
     }
@@ -322,24 +373,10 @@ where
     }
 }
 
-/// Mesos's text form, used in validation messages: `cpus(*):0.2; mem(*):100`.
+/// Mesos's text form: `cpus:0.2; mem(reservations: [(STATIC,ops)]):100`, `{}` when empty.
 impl fmt::Display for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        for (name, v) in [
-            ("cpus", self.cpus),
-            ("mem", self.mem),
-            ("disk", self.disk),
-            ("gpus", self.gpus),
-        ] {
-            if v > 0.0 {
-                parts.push(format!("{name}(*):{v}"));
-            }
-        }
-        if !self.ports.is_empty() {
-            parts.push(format!("ports(*):{}", ranges_text(&self.ports)));
-        }
-        write!(f, "{}", parts.join("; "))
+        write!(f, "{}", self.0)
     }
 }
 
@@ -350,26 +387,57 @@ mod tests {
 
     #[test]
     fn arithmetic_and_forms() {
-        let total = Resources {
-            cpus: 2.0,
-            mem: 496.0,
-            disk: 4930.0,
-            gpus: 0.0,
-            ports: vec![(9000, 10000)],
-        };
+        let total = Resources::flat(2.0, 496.0, 4930.0, 0.0, &[(9000, 10000)]);
         let task = Resources::from_v1(&json!([
             {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
             {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.2}},
             {"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": 9000, "end": 9000}]}}
         ]))
         .unwrap_or_default();
-        assert_eq!(task.cpus, 0.3);
+        assert_eq!(task.cpus(), 0.3);
         assert!(total.contains(&task));
         let left = total.minus(&task);
-        assert_eq!(left.ports, vec![(9001, 10000)]);
+        assert_eq!(left.ports(), vec![(9001, 10000)]);
         assert_eq!(left.plus(&task), total);
         assert_eq!(total.to_legacy()["ports"], "[9000-10000]");
+        assert_eq!(total.to_legacy()["gpus"], 0.0);
         assert_eq!(parse_ranges("[9000-10000]"), Ok(vec![(9000, 10000)]));
-        assert_eq!(task.to_string(), "cpus(*):0.3; ports(*):[9000-9000]");
+        assert_eq!(task.to_string(), "cpus:0.3; ports:[9000-9000]");
+        assert_eq!(
+            task.display_allocated("*"),
+            "cpus(allocated: *):0.3; ports(allocated: *):[9000-9000]"
+        );
+    }
+
+    #[test]
+    fn reserved_resources_keep_their_role_in_every_form() {
+        let r = Resources::from_vocabulary(
+            V1Resources::parse("cpus:1;cpus(ops):2;mem(ops/dev):64", "*").unwrap_or_default(),
+        );
+        assert_eq!(r.cpus(), 3.0);
+        assert_eq!(r.reserved_to_subtree("ops").scalar("mem"), 64.0);
+        assert_eq!(r.allocatable_to("web").cpus(), 1.0);
+        let v1 = serde_json::to_value(r.v1_allocated("ops")).unwrap_or_default();
+        let reserved = v1
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["name"] == "cpus" && x["role"] == "ops");
+        assert_eq!(
+            reserved.map(|x| (
+                x["reservations"][0]["type"].clone(),
+                x["allocation_info"]["role"].clone()
+            )),
+            Some((json!("STATIC"), json!("ops")))
+        );
+        // The legacy form sums over reservations.
+        assert_eq!(r.to_legacy()["cpus"], 3.0);
+        assert!(
+            Resources::from_v1(&json!([{"name": "disk", "type": "SCALAR",
+            "scalar": {"value": 1}, "disk": {"persistence": {"id": "v"}}}]))
+            .is_err_and(|e| e.starts_with(
+                "Invalid DiskInfo: Persistent volumes cannot be created from unreserved"
+            ))
+        );
     }
 }

@@ -6,6 +6,7 @@ use super::auth::Principal;
 use super::reply;
 use super::runtime::Shared;
 use super::state::{frame, id_of, CallError};
+use crate::mesos::v1::scheduler::CallType;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
@@ -13,29 +14,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use std::sync::{Arc, Weak};
-
-/// Call types of the v1 scheduler API; any other string is dropped while parsing, as
-/// protobuf does with unknown enum values.
-const CALL_TYPES: &[&str] = &[
-    "UNKNOWN",
-    "SUBSCRIBE",
-    "TEARDOWN",
-    "ACCEPT",
-    "DECLINE",
-    "ACCEPT_INVERSE_OFFERS",
-    "DECLINE_INVERSE_OFFERS",
-    "REVIVE",
-    "KILL",
-    "SHUTDOWN",
-    "ACKNOWLEDGE",
-    "ACKNOWLEDGE_OPERATION_STATUS",
-    "RECONCILE",
-    "RECONCILE_OPERATIONS",
-    "MESSAGE",
-    "REQUEST",
-    "SUPPRESS",
-    "UPDATE_FRAMEWORK",
-];
 
 /// Fields holding an ID message (`{"value": ...}`), where a bare string is the classic error.
 const ID_FIELDS: &[&str] = &[
@@ -84,6 +62,14 @@ pub fn convert(call: &Value) -> Result<(), String> {
             &mut missing,
         );
     }
+    if let Some(a) = call.get("acknowledge_operation_status") {
+        need(
+            a,
+            "acknowledge_operation_status",
+            &["uuid", "operation_id"],
+            &mut missing,
+        );
+    }
     if let Some(k) = call.get("kill") {
         need(k, "kill", &["task_id"], &mut missing);
     }
@@ -128,18 +114,51 @@ pub fn convert(call: &Value) -> Result<(), String> {
     if !missing.is_empty() {
         return Err(format!("Missing required fields: {}", missing.join(", ")));
     }
-    for path in ["/acknowledge/uuid", "/message/data"] {
+    for path in [
+        "/acknowledge/uuid",
+        "/acknowledge_operation_status/uuid",
+        "/message/data",
+    ] {
         if let Some(v) = call.pointer(path) {
             let field = path.rsplit('/').next().unwrap_or("");
             let text = v.as_str().ok_or_else(|| {
                 format!("Not expecting a JSON {} for field '{field}'", kind_of(v))
             })?;
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
+            decode_bytes(text)
                 .map_err(|e| format!("Failed to base64 decode bytes field '{field}': {e}"))?;
         }
     }
     Ok(())
+}
+
+/// A `bytes` field as the JSON-to-protobuf conversion decodes it (stout's `base64::decode`):
+/// whitespace is skipped, decoding stops at the first `=`, so padding may be there or
+/// not, and any other character outside the alphabet is an error.
+pub fn decode_bytes(text: &str) -> Result<Vec<u8>, String> {
+    let mut clean = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '=' {
+            break;
+        }
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if !(c.is_ascii_alphanumeric() || c == '+' || c == '/') {
+            return Err(format!("Invalid character '{c}'"));
+        }
+        clean.push(c);
+    }
+    // A lone character at the end carries no whole byte: stout drops it.
+    if clean.len() % 4 == 1 {
+        clean.pop();
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    engine.decode(clean).map_err(|e| e.to_string())
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -157,6 +176,10 @@ fn check_ids(v: &Value) -> Result<(), String> {
     match v {
         Value::Object(o) => {
             for (k, child) in o {
+                // A resource's DiskInfo has plain string ids (`persistence.id`, `source.id`).
+                if k == "disk" {
+                    continue;
+                }
                 if ID_FIELDS.contains(&k.as_str()) {
                     let items: Vec<&Value> = match child {
                         Value::Array(a) => a.iter().collect(),
@@ -199,7 +222,8 @@ pub fn validate(call: &Value) -> Result<String, String> {
     let Some(kind) = call
         .get("type")
         .and_then(Value::as_str)
-        .filter(|t| CALL_TYPES.contains(t))
+        // Any other string is dropped while parsing, as protobuf does with unknown enum values.
+        .filter(|t| CallType::from_name(t).is_known())
     else {
         return Err("Expecting 'type' to be present".into());
     };
@@ -230,6 +254,7 @@ pub fn validate(call: &Value) -> Result<String, String> {
         "ACKNOWLEDGE",
         "ACKNOWLEDGE_OPERATION_STATUS",
         "RECONCILE",
+        "RECONCILE_OPERATIONS",
         "MESSAGE",
         "REQUEST",
         "UPDATE_FRAMEWORK",
@@ -237,17 +262,22 @@ pub fn validate(call: &Value) -> Result<String, String> {
     if needs_body.contains(&kind) && !present(&field) {
         return Err(format!("Expecting '{field}' to be present"));
     }
-    if kind == "ACKNOWLEDGE" {
+    if kind == "ACKNOWLEDGE" || kind == "ACKNOWLEDGE_OPERATION_STATUS" {
         let uuid = call
-            .pointer("/acknowledge/uuid")
+            .pointer(&format!("/{field}/uuid"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(uuid)
-            .unwrap_or_default();
+        let bytes = decode_bytes(uuid).unwrap_or_default();
         if uuid::Uuid::from_slice(&bytes).is_err() {
             return Err("Not a valid UUID".into());
         }
+    }
+    if kind == "ACKNOWLEDGE_OPERATION_STATUS"
+        && call
+            .pointer("/acknowledge_operation_status/agent_id")
+            .is_none()
+    {
+        return Err("Expecting 'agent_id' to be present".into());
     }
     Ok(kind.to_string())
 }
@@ -277,6 +307,18 @@ fn error(e: CallError) -> Response {
 fn ids(list: Option<&Value>) -> Vec<String> {
     list.and_then(Value::as_array)
         .map(|a| a.iter().filter_map(|v| id_of(Some(v))).collect())
+        .unwrap_or_default()
+}
+
+/// A repeated string field (`revive.roles` ...).
+fn strings(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -341,25 +383,40 @@ pub async fn scheduler(
                 "Subscribe calls should not include the 'Mesos-Stream-Id' header",
             );
         }
-        let info = call
-            .pointer("/subscribe/framework_info")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let mut subscribe = call.get("subscribe").cloned().unwrap_or(Value::Null);
+        // An authenticated framework without a principal gets the one it authenticated as
+        // (Mesos warns and sets it), so a later SUBSCRIBE naming it is no principal change.
+        if let (Some(Extension(Principal(who))), Some(Value::Object(fi))) =
+            (&principal, subscribe.get_mut("framework_info"))
+        {
+            fi.entry("principal").or_insert_with(|| json!(who));
+        }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let (stream_id, fid, heartbeat) = shared.with(|m, fx| {
-            let (sid, fid) = m.subscribe(info, tx, fx);
-            (sid, fid, m.settings.heartbeat_interval)
+        let (stream_id, fid, heartbeat, events) = shared.with(|m, fx| {
+            let (sid, fid) = m.subscribe_call(&subscribe, tx, fx);
+            let events = fid
+                .as_deref()
+                .and_then(|f| m.framework(f))
+                .map(|f| f.events.clone());
+            (sid, fid, m.settings.heartbeat_interval, events)
         });
         let guard = fid.map(|framework_id| Disconnect {
             shared: Arc::downgrade(&shared),
             framework_id,
             stream_id: stream_id.clone(),
         });
+        // The stream's own heartbeats count among the framework's events.
+        let on_heartbeat = move || {
+            if let Some(e) = &events {
+                e.count_kind("HEARTBEAT");
+            }
+        };
         return reply::event_stream(
             rx,
             heartbeat,
             frame(&json!({"type": "HEARTBEAT"})),
             guard,
+            on_heartbeat,
             vec![("Mesos-Stream-Id", stream_id)],
         );
     }
@@ -370,6 +427,7 @@ pub async fn scheduler(
     }
     let result: Result<(), CallError> = shared.with(|m, fx| {
         m.counters.calls += 1;
+        m.count_call(&fid, &kind);
         match kind.as_str() {
             "TEARDOWN" => {
                 m.remove_framework(&fid, fx);
@@ -401,11 +459,11 @@ pub async fn scheduler(
                 Ok(())
             }
             "REVIVE" => {
-                m.revive(&fid, fx);
+                m.revive(&fid, &strings(call.pointer("/revive/roles")), fx);
                 Ok(())
             }
             "SUPPRESS" => {
-                m.suppress(&fid);
+                m.suppress(&fid, &strings(call.pointer("/suppress/roles")));
                 Ok(())
             }
             "KILL" => {
@@ -420,11 +478,35 @@ pub async fn scheduler(
             }
             "ACKNOWLEDGE" => {
                 let task_id = id_of(call.pointer("/acknowledge/task_id")).unwrap_or_default();
+                // The uuid's bytes, in the form the updates carry them (padded base64).
                 let uuid = call
                     .pointer("/acknowledge/uuid")
                     .and_then(Value::as_str)
-                    .unwrap_or("");
-                m.acknowledge(&fid, &task_id, uuid, fx);
+                    .and_then(|u| decode_bytes(u).ok())
+                    .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+                    .unwrap_or_default();
+                m.acknowledge(&fid, &task_id, &uuid, fx);
+                Ok(())
+            }
+            "ACKNOWLEDGE_OPERATION_STATUS" => {
+                let a = &call["acknowledge_operation_status"];
+                let op = id_of(a.get("operation_id")).unwrap_or_default();
+                let uuid = a
+                    .get("uuid")
+                    .and_then(Value::as_str)
+                    .and_then(|u| decode_bytes(u).ok())
+                    .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+                    .unwrap_or_default();
+                m.acknowledge_operation(&fid, &op, &uuid);
+                Ok(())
+            }
+            "RECONCILE_OPERATIONS" => {
+                let ops = call
+                    .pointer("/reconcile_operations/operations")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                m.reconcile_operations(&fid, &ops);
                 Ok(())
             }
             "RECONCILE" => {
@@ -436,9 +518,22 @@ pub async fn scheduler(
                 m.reconcile(&fid, &tasks);
                 Ok(())
             }
-            // Command executors take no messages, and there are no inverse offers; Mesos
-            // accepts these calls all the same.
-            "MESSAGE" | "REQUEST" | "ACCEPT_INVERSE_OFFERS" | "DECLINE_INVERSE_OFFERS" => Ok(()),
+            // Command executors take no messages (the agent counts them), and there are no
+            // inverse offers; Mesos accepts these calls all the same.
+            "MESSAGE" => {
+                let agent = id_of(call.pointer("/message/agent_id")).unwrap_or_default();
+                let executor = id_of(call.pointer("/message/executor_id")).unwrap_or_default();
+                m.framework_message(&fid, &agent, &executor);
+                Ok(())
+            }
+            "ACCEPT_INVERSE_OFFERS" | "DECLINE_INVERSE_OFFERS" => {
+                let field = kind.to_ascii_lowercase();
+                let offer_ids = ids(call.pointer(&format!("/{field}/inverse_offer_ids")));
+                let refuse = refuse_seconds(&call, &format!("/{field}/filters/refuse_seconds"));
+                m.answer_inverse_offers(&fid, &offer_ids, kind.starts_with("ACCEPT"), refuse, fx);
+                Ok(())
+            }
+            "REQUEST" => Ok(()),
             other => Err(CallError::new(
                 501,
                 format!("Call '{other}' is not implemented by the mesos-kernel embedded cluster"),

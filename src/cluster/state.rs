@@ -4,21 +4,50 @@
 //! those out, and tests call the methods directly.
 
 use super::ids::Ids;
-use super::operator;
+use super::views;
 // RecordIO is one wire format for both sides; its codec lives with the client.
 use super::resources::Resources;
 use crate::mesos::recordio;
+use crate::mesos::v1::ids::id_json;
+use crate::mesos::v1::{to_sparse_value, TaskState, TimeInfo};
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{json, Value};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
+mod adopt;
+mod allocation;
+mod allocator;
+mod counts;
+mod down;
+pub mod drain;
+mod inverse_offers;
+mod log_lines;
 mod loss;
+pub mod maintenance;
+pub mod offer_operations;
+pub mod operations;
+mod partition;
+pub mod quota;
+mod recovery;
+mod registry;
+pub mod reservations;
+mod roles;
+#[cfg(test)]
+mod subscribe_tests;
+pub mod tenancy;
+pub mod volumes;
+pub use adopt::{AdoptedTask, RemoteAgent};
+pub use counts::{Counters, Counts, EventCounts, EVENT_TYPES};
 pub use loss::LostAgent;
+pub use partition::Held;
+pub use registry::{parse as registry_parse, RecoveredAgent, AGENT_REREGISTER_TIMEOUT};
+pub use roles::{roles_of, OfferConstraints};
 
 /// The version the cluster reports: the last Mesos 1.x release, whose API it follows.
 pub const MESOS_VERSION: &str = "1.11.0";
@@ -27,6 +56,24 @@ pub const MESOS_VERSION: &str = "1.11.0";
 /// `Settings::update_retry`); it doubles up to `UPDATE_RETRY_MAX`.
 pub const UPDATE_RETRY_MIN: Duration = Duration::from_secs(10);
 pub const UPDATE_RETRY_MAX: Duration = Duration::from_secs(600);
+
+/// What the master keeps of what is over, as Mesos's defaults of `--max_completed_*`
+/// and `--max_unreachable_tasks_per_framework` allow: the oldest go first.
+pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
+pub const MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
+pub const MAX_UNREACHABLE_TASKS_PER_FRAMEWORK: usize = 1000;
+
+/// Drops the oldest entries beyond `max`.
+pub(crate) fn cap<T>(list: &mut Vec<T>, max: usize) {
+    if list.len() > max {
+        list.drain(..list.len() - max);
+    }
+}
+
+/// Mesos's `--min_allocatable_resources` default: an agent is offered when at least this
+/// many cpus or this much memory is free.
+pub const MIN_CPUS: f64 = 0.01;
+pub const MIN_MEM: f64 = 32.0;
 
 /// What the command executor adds to a command task's resources, as in Mesos.
 pub const EXECUTOR_CPUS: f64 = 0.1;
@@ -46,8 +93,8 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// Seconds since the epoch.
     pub start_time: f64,
-    /// `name=value` pairs shown by GET_FLAGS and `/master/flags`.
-    pub flags: Vec<(String, String)>,
+    /// What the flags of the master and the agents show (GET_FLAGS, `/master/flags` ...).
+    pub flags: super::flags::Inputs,
     /// `https` when the cluster serves TLS, else `http` (offers' agent URLs say it).
     pub scheme: &'static str,
     /// Time between two health checks of an agent (Mesos's `--agent_ping_timeout`).
@@ -80,6 +127,16 @@ pub enum Effect {
     Timer(Instant, Timer),
     /// Stop an agent's HTTP server: the agent crashed, or was shut down when marked gone.
     StopAgent(String),
+    /// Make (before any later launch) or delete a persistent volume's directory.
+    Volume {
+        path: PathBuf,
+        create: bool,
+    },
+    /// Serve a newly registered agent on its port (an agent back after maintenance).
+    ServeAgent {
+        agent_id: String,
+        port: u16,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +159,13 @@ pub enum Timer {
     OfferTimeout { offer_id: String },
     /// Health check of an agent that stopped answering (`--agent-ping-timeout`).
     Ping { agent_id: String },
+    /// Forget the recovered agents that did not re-register (`--agent_reregister_timeout`).
+    RecoveredAgents,
+    /// A SET_LOGGING_LEVEL's duration is over.
+    RevertLogLevel {
+        process: crate::cluster::logging::Process,
+        generation: u64,
+    },
 }
 
 /// How to run one task on an agent.
@@ -112,6 +176,8 @@ pub struct LaunchSpec {
     pub task_id: String,
     pub executor_id: String,
     pub container_id: String,
+    /// A pod's task runs in a nested container under the executor's (`container_id`).
+    pub nested_container: Option<String>,
     pub sandbox: PathBuf,
     pub command: CommandSpec,
     pub docker_image: Option<String>,
@@ -120,6 +186,8 @@ pub struct LaunchSpec {
     pub killing_state: bool,
     pub kill_grace: Duration,
     pub kill: watch::Receiver<bool>,
+    /// Persistent volumes to link into the sandbox: the volume's directory, its path there.
+    pub volumes: Vec<(PathBuf, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -142,14 +210,21 @@ pub struct UriSpec {
 pub struct EventSink {
     pub stream_id: String,
     tx: mpsc::UnboundedSender<Bytes>,
+    /// The framework's event counters (the per-framework `events/*` metrics).
+    counts: Arc<EventCounts>,
 }
 
 impl EventSink {
     pub fn new(stream_id: String, tx: mpsc::UnboundedSender<Bytes>) -> EventSink {
-        EventSink { stream_id, tx }
+        EventSink {
+            stream_id,
+            tx,
+            counts: Arc::default(),
+        }
     }
 
     fn send(&self, event: &Value) -> bool {
+        self.counts.count(event);
         self.tx.send(frame(event)).is_ok()
     }
 }
@@ -168,16 +243,33 @@ pub struct Agent {
     pub used: Resources,
     pub attributes: Vec<(String, String)>,
     pub registered_time: f64,
+    /// When it last re-registered (after a restart, a partition, a master failover).
+    pub reregistered_time: Option<f64>,
+    /// When its process started (again, after a restart): its `/state`'s `start_time`.
+    pub started_time: f64,
     pub active: bool,
     /// Stopped answering (the fault-injection hook): health checks go unanswered.
     pub crashed: bool,
     /// Health checks missed in a row since it stopped answering.
     pub missed_pings: u32,
+    /// Cut off from the master (the partition hook): its processes keep running.
+    pub partitioned: bool,
+    /// Its process is restarting (the restart hook): disconnected until it re-registers.
+    pub disconnected: bool,
+    /// An agent of another master's process, registered with this leader over HTTP
+    /// (`follow.rs`): its base URL, where launches and kills go.
+    pub remote: Option<String>,
+    /// The agent's counters (`slave/valid_status_updates` ...).
+    pub counts: Counts,
 }
 
 impl Agent {
     pub fn pid(&self, ip: IpAddr) -> String {
         format!("slave(1)@{}:{}", ip, self.port)
+    }
+
+    pub fn count_of(&self, name: &str) -> u64 {
+        self.counts.get(name).unwrap_or(0)
     }
 }
 
@@ -187,11 +279,15 @@ pub struct Offer {
     pub framework_id: String,
     pub agent_id: String,
     pub resources: Resources,
+    /// The role the resources are offered to (the offer's `allocation_info`).
+    pub role: String,
 }
 
 #[derive(Debug, Clone)]
 struct Filter {
     agent_id: String,
+    /// The role the refused resources were offered to.
+    role: String,
     resources: Resources,
     until: Instant,
 }
@@ -209,6 +305,8 @@ pub struct Task {
     pub resources: Resources,
     /// What a task group's executor itself uses (given back when its last task ends).
     pub executor_resources: Resources,
+    /// The role its resources were allocated to (that of the offer it was launched on).
+    pub role: String,
     pub state: String,
     /// Every status the task went through (with uuid when it had one).
     pub statuses: Vec<Value>,
@@ -217,6 +315,12 @@ pub struct Task {
     pub acked_status: Option<Value>,
     pub sandbox: PathBuf,
     pub docker_image: Option<String>,
+    /// The ExecutorInfo of a task group's executor, as the framework gave it.
+    pub executor: Option<Value>,
+    /// A task of a group runs in a container nested in its executor's: this one.
+    pub nested_container_id: Option<String>,
+    /// The task's process (its process group), once it runs.
+    pub pid: Option<u32>,
     kill: Option<watch::Sender<bool>>,
     resources_recovered: bool,
 }
@@ -233,9 +337,21 @@ pub struct Framework {
     pub info: Value,
     pub sink: Option<EventSink>,
     pub active: bool,
-    pub suppressed: bool,
+    /// Roles that get no offers until revived.
+    pub suppressed_roles: BTreeSet<String>,
+    /// Agents it wants offers from, per role.
+    pub offer_constraints: OfferConstraints,
+    /// Those constraints as it gave them (`{}` for none), for the views.
+    pub offer_constraints_json: Value,
+    /// The framework's own counters (`calls/*`, `offers/*`, `tasks/terminal/*` ...).
+    pub counts: Counts,
+    /// Events sent to it, by type (shared with its open stream).
+    pub events: Arc<EventCounts>,
     pub registered_time: f64,
-    pub reregistered_time: Option<f64>,
+    /// Its registration time until it subscribes again (Mesos's `Framework` starts the two
+    /// equal).
+    pub reregistered_time: f64,
+    /// When it was removed (Mesos sets it only then).
     pub unregistered_time: Option<f64>,
     pub tasks: Vec<Task>,
     pub completed_tasks: Vec<Task>,
@@ -259,7 +375,7 @@ impl Framework {
             .fold(Resources::default(), |acc, t| acc.plus(&t.resources))
     }
 
-    fn has_capability(&self, cap: &str) -> bool {
+    pub(crate) fn has_capability(&self, cap: &str) -> bool {
         self.info
             .get("capabilities")
             .and_then(Value::as_array)
@@ -280,15 +396,19 @@ impl Framework {
             .unwrap_or(0.0)
     }
 
-    pub fn role(&self) -> String {
-        self.info
-            .get("roles")
-            .and_then(Value::as_array)
-            .and_then(|r| r.first())
-            .and_then(Value::as_str)
-            .or_else(|| self.info.get("role").and_then(Value::as_str))
-            .unwrap_or("*")
-            .to_string()
+    /// Its roles, in the order it gave them.
+    pub fn roles(&self) -> Vec<String> {
+        roles_of(&self.info)
+    }
+
+    pub fn is_suppressed(&self, role: &str) -> bool {
+        self.suppressed_roles.contains(role)
+    }
+
+    /// Offer filters (refusals) still in force.
+    pub fn active_filters(&self) -> usize {
+        let now = Instant::now();
+        self.filters.iter().filter(|f| f.until > now).count()
     }
 
     fn send(&self, event: &Value) {
@@ -302,36 +422,6 @@ impl Framework {
     }
 }
 
-/// Counters shown in `/metrics/snapshot` and GET_METRICS.
-#[derive(Debug, Clone, Default)]
-pub struct Counters {
-    pub tasks_finished: u64,
-    pub tasks_failed: u64,
-    pub tasks_killed: u64,
-    pub tasks_lost: u64,
-    pub tasks_error: u64,
-    pub tasks_dropped: u64,
-    pub offers_sent: u64,
-    pub offers_declined: u64,
-    pub offers_rescinded: u64,
-    pub calls: u64,
-    pub invalid_calls: u64,
-    /// ACKNOWLEDGE calls for the update in flight, and for anything else (a duplicate, an
-    /// unknown uuid): Mesos's `master/{valid,invalid}_status_update_acknowledgements`.
-    pub valid_acknowledgements: u64,
-    pub invalid_acknowledgements: u64,
-    /// TASK_GONE comes from an agent that re-registers without a task; no agent of this
-    /// cluster ever comes back, so it stays 0 (shown because Mesos shows it).
-    pub tasks_gone: u64,
-    pub tasks_gone_by_operator: u64,
-    /// Agents removed (`master/slave_removals`); Mesos counts unreachable agents here, not
-    /// agents marked gone.
-    pub slave_removals: u64,
-    pub slave_removals_reason_unhealthy: u64,
-    pub slave_unreachable_scheduled: u64,
-    pub slave_unreachable_completed: u64,
-}
-
 pub struct Master {
     pub settings: Settings,
     ids: Ids,
@@ -339,25 +429,32 @@ pub struct Master {
     pub agents: Vec<Agent>,
     pub unreachable_agents: Vec<LostAgent>,
     pub gone_agents: Vec<LostAgent>,
+    /// Agents the registry admitted that have not re-registered since this master was
+    /// elected (`state/registry.rs`).
+    pub recovered_agents: Vec<RecoveredAgent>,
     pub frameworks: Vec<Framework>,
     pub completed_frameworks: Vec<Framework>,
     pub offers: Vec<Offer>,
     pub counters: Counters,
     operator_subscribers: Vec<mpsc::UnboundedSender<Bytes>>,
+    /// What agents cut off from the master keep for when they are back (`partition.rs`).
+    pub held: Held,
+    /// What the in-memory registry holds, in bytes.
+    registry_bytes: usize,
+    /// Roles' weights and quotas.
+    pub tenancy: tenancy::Tenancy,
+    /// Frameworks' operations with an id, until their terminal status is acknowledged.
+    pub operations: Vec<operations::Operation>,
+    /// The maintenance schedule, machines and inverse offers (`maintenance.rs`).
+    pub maintenance: maintenance::Maintenance,
+    /// Draining and deactivated agents (`drain.rs`).
+    pub drains: drain::Drains,
+    /// The master's and agents' own logs (`logging.rs`).
+    pub logs: crate::cluster::logging::Logs,
 }
 
 pub fn is_terminal(state: &str) -> bool {
-    matches!(
-        state,
-        "TASK_FINISHED"
-            | "TASK_FAILED"
-            | "TASK_KILLED"
-            | "TASK_ERROR"
-            | "TASK_LOST"
-            | "TASK_DROPPED"
-            | "TASK_GONE"
-            | "TASK_GONE_BY_OPERATOR"
-    )
+    TaskState::from_name(state).is_terminal()
 }
 
 pub fn now_secs() -> f64 {
@@ -365,12 +462,30 @@ pub fn now_secs() -> f64 {
 }
 
 fn id(value: &str) -> Value {
-    json!({ "value": value })
+    id_json(value)
 }
 
 /// A TimeInfo, `{"nanoseconds": N}`.
 pub fn time_info(secs: f64) -> Value {
-    json!({ "nanoseconds": (secs * 1e9) as i64 })
+    to_sparse_value(&TimeInfo::from_secs(secs))
+}
+
+/// Mesos's rule for ids (`validateID` in `src/common/validation.cpp`): not empty, at most
+/// NAME_MAX (255) bytes, not `.` or `..`, no control characters and no slashes.
+pub fn validate_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("ID must not be empty".into());
+    }
+    if id.len() > 255 {
+        return Err("ID must not be greater than 255 characters".into());
+    }
+    if id == "." || id == ".." {
+        return Err(format!("'{id}' is disallowed"));
+    }
+    if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+        return Err(format!("'{id}' contains invalid characters"));
+    }
+    Ok(())
 }
 
 /// `{"value": "x"}` -> `"x"`.
@@ -382,18 +497,33 @@ pub fn id_of(v: Option<&Value>) -> Option<String> {
 
 impl Master {
     pub fn new(settings: Settings, seed: Option<u64>) -> Master {
-        Master {
+        let mut m = Master {
             settings,
             ids: Ids::new(seed),
             agents: Vec::new(),
             unreachable_agents: Vec::new(),
             gone_agents: Vec::new(),
+            recovered_agents: Vec::new(),
             frameworks: Vec::new(),
             completed_frameworks: Vec::new(),
             offers: Vec::new(),
             counters: Counters::default(),
             operator_subscribers: Vec::new(),
-        }
+            held: Held::default(),
+            registry_bytes: 0,
+            tenancy: tenancy::Tenancy::default(),
+            operations: Vec::new(),
+            maintenance: Default::default(),
+            drains: Default::default(),
+            logs: Default::default(),
+        };
+        // The registrar recovers (an empty registry) and stores it with this master's info.
+        let started = Instant::now();
+        m.registry_bytes = 0;
+        m.counters.registry_fetch.record(started.elapsed());
+        let info = m.master_info();
+        m.store_registry(&info);
+        m
     }
 
     pub fn master_id(&self) -> &str {
@@ -411,7 +541,7 @@ impl Master {
             IpAddr::V4(v4) => u32::from_le_bytes(v4.octets()),
             IpAddr::V6(_) => 0,
         };
-        json!({
+        let mut info = json!({
             "id": self.master_id(),
             "ip": packed,
             "port": self.settings.port,
@@ -423,8 +553,12 @@ impl Master {
                 "ip": self.settings.ip.to_string(),
                 "port": self.settings.port
             },
-            "capabilities": [{"type": "AGENT_UPDATE"}]
-        })
+            "capabilities": [{"type": "AGENT_UPDATE"}, {"type": "AGENT_DRAINING"}, {"type": "QUOTA_V2"}]
+        });
+        if let Some(domain) = &self.settings.flags.domain {
+            info["domain"] = domain.to_json();
+        }
+        info
     }
 
     /// Registers an agent (at start; agents leave only when lost, see `loss.rs`).
@@ -435,22 +569,50 @@ impl Master {
         attributes: Vec<(String, String)>,
         fx: &mut Vec<Effect>,
     ) -> String {
+        let hostname = self.settings.hostname.clone();
+        self.add_agent_named(port, hostname, total, attributes, fx)
+    }
+
+    /// Registers an agent with its own hostname (Mesos's agent `--hostname`).
+    pub fn add_agent_named(
+        &mut self,
+        port: u16,
+        hostname: String,
+        total: Resources,
+        attributes: Vec<(String, String)>,
+        fx: &mut Vec<Effect>,
+    ) -> String {
         let agent = Agent {
             id: self.ids.agent(),
             port,
-            hostname: self.settings.hostname.clone(),
+            hostname,
             total,
             used: Resources::default(),
             attributes,
             registered_time: now_secs(),
+            reregistered_time: None,
+            started_time: now_secs(),
             active: true,
             crashed: false,
             missed_pings: 0,
+            partitioned: false,
+            disconnected: false,
+            remote: None,
+            counts: Counts::default(),
         };
         let agent_id = agent.id.clone();
+        self.know_machine_of(&agent);
         self.agents.push(agent);
+        self.logs.open_agent(&agent_id, port);
+        self.counters.count("master/messages_register_slave");
+        self.counters.count("master/slave_registrations");
         if let Some(a) = self.agents.last() {
-            let event = json!({"type": "AGENT_ADDED", "agent_added": {"agent": operator::agent_v1(self, a)}});
+            let info = views::agent_info_v1(self, a);
+            self.store_registry(&info);
+        }
+        if let Some(a) = self.agents.last() {
+            let event =
+                json!({"type": "AGENT_ADDED", "agent_added": {"agent": views::agent_v1(self, a)}});
             self.publish(&event);
         }
         self.allocate(fx);
@@ -499,8 +661,31 @@ impl Master {
             .fold(Resources::default(), |acc, o| acc.plus(&o.resources))
     }
 
+    /// Operator SUBSCRIBE streams still open (Mesos's `master/operator_event_stream_subscribers`).
+    pub fn operator_subscribers(&self) -> usize {
+        self.operator_subscribers
+            .iter()
+            .filter(|tx| !tx.is_closed())
+            .count()
+    }
+
+    /// The size of what Mesos's registry holds (the master's info, the agents admitted,
+    /// those marked unreachable or gone), serialized: the in-memory registry's bytes.
+    pub fn registry_size(&self) -> usize {
+        self.registry_bytes
+    }
+
+    /// The registrar stores each change of the registry (an agent admitted, marked
+    /// unreachable or gone): here it is serialized into memory, and timed.
+    pub(crate) fn store_registry(&mut self, entry: &Value) {
+        let started = Instant::now();
+        self.registry_bytes += entry.to_string().len();
+        self.counters.registry_store.record(started.elapsed());
+    }
+
     /// Sends one event to every operator SUBSCRIBE stream, forgetting closed ones.
     pub fn publish(&mut self, event: &Value) {
+        self.log_event(event);
         if self.operator_subscribers.is_empty() {
             return;
         }
@@ -514,7 +699,7 @@ impl Master {
         let event = json!({
             "type": "SUBSCRIBED",
             "subscribed": {
-                "get_state": operator::get_state(self),
+                "get_state": views::get_state(self),
                 "heartbeat_interval_seconds": self.settings.heartbeat_interval.as_secs_f64()
             }
         });
@@ -524,6 +709,7 @@ impl Master {
     }
 
     fn publish_framework(&mut self, kind: &str, framework_id: &str) {
+        self.log_framework(kind, framework_id);
         if self.operator_subscribers.is_empty() {
             return;
         }
@@ -539,10 +725,10 @@ impl Master {
                 json!({"type": kind, "framework_removed": {"framework_info": f.info}})
             }
             "FRAMEWORK_ADDED" => {
-                json!({"type": kind, "framework_added": {"framework": operator::framework_v1(self, f)}})
+                json!({"type": kind, "framework_added": {"framework": views::framework_event(f)}})
             }
             _ => {
-                json!({"type": kind, "framework_updated": {"framework": operator::framework_v1(self, f)}})
+                json!({"type": kind, "framework_updated": {"framework": views::framework_event(f)}})
             }
         };
         self.publish(&event);
@@ -550,61 +736,166 @@ impl Master {
 
     // ---------------------------------------------------------------- scheduler calls
 
-    /// SUBSCRIBE with a new or returning framework. Always gives a stream id (the HTTP answer
-    /// is 200 even when the framework is refused: the refusal is an ERROR event).
+    /// SUBSCRIBE with only a FrameworkInfo.
     pub fn subscribe(
         &mut self,
-        mut info: Value,
+        info: Value,
         tx: mpsc::UnboundedSender<Bytes>,
         fx: &mut Vec<Effect>,
     ) -> (String, Option<String>) {
+        self.subscribe_call(&json!({ "framework_info": info }), tx, fx)
+    }
+
+    /// SUBSCRIBE (the call's `subscribe` message) with a new or returning framework.
+    /// Always gives a stream id (the HTTP answer is 200 even when the framework is
+    /// refused: the refusal is an ERROR event).
+    ///
+    /// As Mesos 1.11's master (`Master::subscribe`, `_subscribe`, `failoverFramework`): an
+    /// empty id is a new framework; an invalid id, or the id of a framework this master
+    /// removed, is refused, and so are suppressed roles the framework does not have and
+    /// offer constraints Mesos cannot build; a known framework fails over to the new
+    /// stream (the old one hears "Framework failed over" and closes, its offers are
+    /// discarded); an id this master does not know is a framework it has not recovered yet
+    /// (as after a master failover: Mesos keeps no record of frameworks), accepted with no
+    /// tasks.
+    pub fn subscribe_call(
+        &mut self,
+        call: &Value,
+        tx: mpsc::UnboundedSender<Bytes>,
+        fx: &mut Vec<Effect>,
+    ) -> (String, Option<String>) {
+        let mut info = call.get("framework_info").cloned().unwrap_or(Value::Null);
+        super::defaults::framework_info(&mut info);
         let stream_id = self.ids.uuid().to_string();
-        let sink = EventSink::new(stream_id.clone(), tx);
-        let requested = id_of(info.get("id"));
+        let mut sink = EventSink::new(stream_id.clone(), tx);
+        let refuse = |sink: &EventSink, message: &str| {
+            sink.send(&json!({"type": "ERROR", "error": {"message": message}}));
+        };
+        let requested = id_of(info.get("id")).filter(|fid| !fid.is_empty());
+        if requested.is_some() {
+            self.counters.count("master/messages_reregister_framework");
+        } else {
+            self.counters.count("master/messages_register_framework");
+        }
         if let Some(fid) = &requested {
-            if self.completed_frameworks.iter().any(|f| &f.id == fid) {
-                sink.send(
-                    &json!({"type": "ERROR", "error": {"message": "Framework has been removed"}}),
-                );
+            if let Err(e) = validate_id(fid) {
+                refuse(&sink, &e);
                 return (stream_id, None);
             }
         }
+        // Mesos's `validateFramework`, then the offer constraints.
+        let roles = roles_of(&info);
+        let suppressed: BTreeSet<String> = call
+            .get("suppressed_roles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        if let Some(role) = suppressed.iter().find(|r| !roles.contains(r)) {
+            refuse(
+                &sink,
+                &format!("Suppressed role '{role}' is not contained in the list of roles"),
+            );
+            return (stream_id, None);
+        }
+        if let Some(fid) = &requested {
+            if self.completed_frameworks.iter().any(|f| &f.id == fid) {
+                refuse(&sink, "Framework has been removed");
+                return (stream_id, None);
+            }
+        }
+        let constraints = match OfferConstraints::parse(call.get("offer_constraints")) {
+            Ok(c) => c,
+            Err(message) => {
+                refuse(&sink, &message);
+                return (stream_id, None);
+            }
+        };
+        let constraints_json = call
+            .get("offer_constraints")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let now = now_secs();
+        // A framework that names its id subscribes again (after a failover of its own, or
+        // of the master): operator streams hear FRAMEWORK_UPDATED.
+        let resubscribed = requested.is_some();
         let fid = match requested {
             Some(fid) if self.framework(&fid).is_some() => {
+                let Some(f) = self.framework(&fid) else {
+                    return (stream_id, None);
+                };
+                let principal = |i: &Value| i.get("principal").filter(|p| !p.is_null()).cloned();
+                if principal(&f.info) != principal(&info) {
+                    refuse(&sink, "Changing framework's principal is not allowed.");
+                    return (stream_id, None);
+                }
+                // User and checkpointing cannot change (MESOS-703): Mesos keeps the old ones.
+                for field in ["user", "checkpoint"] {
+                    match f.info.get(field) {
+                        Some(v) => info[field] = v.clone(),
+                        None => {
+                            if let Value::Object(m) = &mut info {
+                                m.remove(field);
+                            }
+                        }
+                    }
+                }
+                // The offers made to the old connection are discarded (no RESCIND: the new
+                // one never saw them) and offered again.
+                let offered: Vec<String> = self
+                    .offers
+                    .iter()
+                    .filter(|o| o.framework_id == fid)
+                    .map(|o| o.id.clone())
+                    .collect();
+                for offer_id in offered {
+                    self.take_offer(&offer_id);
+                }
                 let Some(f) = self.framework_mut(&fid) else {
                     return (stream_id, None);
                 };
                 if let Some(old) = f.sink.take() {
+                    // Dropping the old sink ends its stream after this event, as Mesos
+                    // closes the old connection.
                     old.send(
                         &json!({"type": "ERROR", "error": {"message": "Framework failed over"}}),
                     );
                 }
                 info["id"] = id(&fid);
                 f.info = info;
+                sink.counts = f.events.clone();
                 f.sink = Some(sink);
                 f.active = true;
                 f.generation += 1;
-                f.reregistered_time = Some(now);
-                f.unregistered_time = None;
+                f.reregistered_time = now;
+                f.suppressed_roles = suppressed;
+                f.offer_constraints = constraints;
+                f.offer_constraints_json = constraints_json;
                 fid
             }
             other => {
                 // A new framework, or one recovering after a master failover.
-                let recovering = other.is_some();
                 let fid = match other {
                     Some(fid) => fid,
                     None => self.fresh_framework_id(),
                 };
                 info["id"] = id(&fid);
+                let events = Arc::new(EventCounts::default());
+                sink.counts = events.clone();
                 self.frameworks.push(Framework {
                     id: fid.clone(),
                     info,
                     sink: Some(sink),
                     active: true,
-                    suppressed: false,
+                    suppressed_roles: suppressed,
+                    offer_constraints: constraints,
+                    offer_constraints_json: constraints_json,
+                    counts: Counts::default(),
+                    events,
                     registered_time: now,
-                    reregistered_time: recovering.then_some(now),
+                    reregistered_time: now,
                     unregistered_time: None,
                     tasks: Vec::new(),
                     completed_tasks: Vec::new(),
@@ -616,6 +907,9 @@ impl Master {
                 fid
             }
         };
+        if let Some(f) = self.framework_mut(&fid) {
+            f.counts.bump("calls/subscribe");
+        }
         let subscribed = json!({
             "type": "SUBSCRIBED",
             "subscribed": {
@@ -638,10 +932,7 @@ impl Master {
                 }
             }
         }
-        if self
-            .framework(&fid)
-            .is_some_and(|f| f.reregistered_time.is_some())
-        {
+        if resubscribed {
             self.publish_framework("FRAMEWORK_UPDATED", &fid);
         }
         self.allocate(fx);
@@ -702,7 +993,6 @@ impl Master {
         f.sink = None;
         f.active = false;
         f.generation += 1;
-        f.unregistered_time = Some(now_secs());
         let generation = f.generation;
         let timeout = Duration::from_secs_f64(f.failover_timeout().clamp(0.0, 1e9));
         // Its offers go back; it cannot answer them.
@@ -736,15 +1026,42 @@ impl Master {
         f.sink = None;
         f.active = false;
         f.unregistered_time = Some(now_secs());
+        // Task groups' executors still running give their own resources back once.
+        let mut executors_done: Vec<(String, String)> = Vec::new();
+        let mut published = Vec::new();
         for mut task in f.tasks.drain(..) {
             if let Some(kill) = &task.kill {
                 let _ = kill.send(true);
             }
             if !task.is_terminal() {
+                // Mesos's `removeFramework`: the task is implicitly killed.
+                let mut status = json!({
+                    "task_id": id(&task.task_id),
+                    "state": "TASK_KILLED",
+                    "source": "SOURCE_MASTER",
+                    "reason": "REASON_FRAMEWORK_REMOVED",
+                    "message": format!("Framework {framework_id} removed"),
+                    "agent_id": id(&task.agent_id),
+                    "timestamp": now_secs()
+                });
+                if task.executor.is_some() {
+                    status["executor_id"] = id(&task.executor_id);
+                }
                 task.state = "TASK_KILLED".into();
-                task.statuses
-                    .push(json!({"state": "TASK_KILLED", "timestamp": now_secs()}));
-                self.counters.tasks_killed += 1;
+                task.statuses.push(status.clone());
+                self.counters.task_ended(&status);
+                f.counts.bump("tasks/terminal/task_killed");
+                published.push(json!({
+                    "type": "TASK_UPDATED",
+                    "task_updated": {"framework_id": id(framework_id), "status": status, "state": "TASK_KILLED"}
+                }));
+                let run = (task.executor_id.clone(), task.container_id.clone());
+                if task.executor.is_some() && !executors_done.contains(&run) {
+                    executors_done.push(run);
+                    if let Some(agent) = self.agent_mut(&task.agent_id) {
+                        agent.used = agent.used.minus(&task.executor_resources);
+                    }
+                }
             }
             if !task.resources_recovered {
                 task.resources_recovered = true;
@@ -755,6 +1072,10 @@ impl Master {
             task.pending.clear();
             f.completed_tasks.push(task);
         }
+        cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+        for event in &published {
+            self.publish(event);
+        }
         let mine: Vec<String> = self
             .offers
             .iter()
@@ -764,8 +1085,20 @@ impl Master {
         for offer_id in mine {
             self.take_offer(&offer_id);
         }
+        // Its tasks are gone from their agents: a draining one may be drained now.
+        let mut agents: Vec<String> = f
+            .completed_tasks
+            .iter()
+            .map(|t| t.agent_id.clone())
+            .collect();
+        agents.sort();
+        agents.dedup();
         self.completed_frameworks.push(f);
         self.publish_framework("FRAMEWORK_REMOVED", framework_id);
+        cap(&mut self.completed_frameworks, MAX_COMPLETED_FRAMEWORKS);
+        for agent_id in agents {
+            self.check_drained(&agent_id, fx);
+        }
         self.allocate(fx);
         true
     }
@@ -776,10 +1109,30 @@ impl Master {
         Some(self.offers.remove(pos))
     }
 
+    /// Every outstanding offer of an agent goes back, with a RESCIND to its framework (an
+    /// agent lost, disconnected, going down for maintenance).
+    fn rescind_offers_of(&mut self, agent_id: &str) {
+        let offers: Vec<String> = self
+            .offers
+            .iter()
+            .filter(|o| o.agent_id == agent_id)
+            .map(|o| o.id.clone())
+            .collect();
+        for offer_id in offers {
+            if let Some(offer) = self.take_offer(&offer_id) {
+                self.counters.offers_rescinded += 1;
+                if let Some(f) = self.framework_mut(&offer.framework_id) {
+                    f.counts.bump("offers/rescinded");
+                    f.send(&json!({"type": "RESCIND", "rescind": {"offer_id": id(&offer.id)}}));
+                }
+            }
+        }
+    }
+
     fn add_filter(
         &mut self,
         framework_id: &str,
-        agent_id: &str,
+        offer: (&str, &str),
         resources: Resources,
         secs: f64,
         fx: &mut Vec<Effect>,
@@ -787,10 +1140,12 @@ impl Master {
         if secs <= 0.0 || !secs.is_finite() {
             return;
         }
+        let (agent_id, role) = offer;
         let until = Instant::now() + Duration::from_secs_f64(secs.min(1e9));
         if let Some(f) = self.framework_mut(framework_id) {
             f.filters.push(Filter {
                 agent_id: agent_id.to_string(),
+                role: role.to_string(),
                 resources,
                 until,
             });
@@ -816,9 +1171,12 @@ impl Master {
             }
             if let Some(offer) = self.take_offer(offer_id) {
                 self.counters.offers_declined += 1;
+                if let Some(f) = self.framework_mut(framework_id) {
+                    f.counts.bump("offers/declined");
+                }
                 self.add_filter(
                     framework_id,
-                    &offer.agent_id,
+                    (&offer.agent_id, &offer.role),
                     offer.resources,
                     refuse_seconds,
                     fx,
@@ -828,22 +1186,43 @@ impl Master {
         self.allocate(fx);
     }
 
-    pub fn revive(&mut self, framework_id: &str, fx: &mut Vec<Effect>) {
+    /// The roles a REVIVE or SUPPRESS names, or all the framework's when it names none.
+    fn named_roles(f: &Framework, roles: &[String]) -> Vec<String> {
+        if roles.is_empty() {
+            f.roles()
+        } else {
+            roles
+                .iter()
+                .filter(|r| f.roles().contains(r))
+                .cloned()
+                .collect()
+        }
+    }
+
+    /// REVIVE: the roles get offers again and their refusals are forgotten.
+    pub fn revive(&mut self, framework_id: &str, roles: &[String], fx: &mut Vec<Effect>) {
         if let Some(f) = self.framework_mut(framework_id) {
-            f.suppressed = false;
-            f.filters.clear();
+            let roles = Self::named_roles(f, roles);
+            for role in &roles {
+                f.suppressed_roles.remove(role);
+            }
+            f.filters.retain(|flt| !roles.contains(&flt.role));
         }
         self.allocate(fx);
     }
 
-    pub fn suppress(&mut self, framework_id: &str) {
+    /// SUPPRESS: the roles get no offers until revived (outstanding ones stay).
+    pub fn suppress(&mut self, framework_id: &str, roles: &[String]) {
         if let Some(f) = self.framework_mut(framework_id) {
-            f.suppressed = true;
+            let roles = Self::named_roles(f, roles);
+            f.suppressed_roles.extend(roles);
         }
     }
 
-    /// ACCEPT with LAUNCH / LAUNCH_GROUP operations. Other operations are refused before
-    /// anything happens (501), since this cluster has no reservations or volumes.
+    /// ACCEPT: LAUNCH and LAUNCH_GROUP here, reservations and volumes in
+    /// `offer_operations.rs`, in the order given (a LAUNCH may use what a RESERVE before it
+    /// reserved). Operations on resource providers' disks are refused before anything
+    /// happens (501): the agents have only their default resources.
     pub fn accept(
         &mut self,
         framework_id: &str,
@@ -852,10 +1231,17 @@ impl Master {
         refuse_seconds: f64,
         fx: &mut Vec<Effect>,
     ) -> Result<(), CallError> {
-        // Each group is launched (or refused) as a whole: a LAUNCH gives one group per task.
-        let mut groups: Vec<(Option<Value>, Vec<Value>)> = Vec::new();
+        // Each group is launched (or refused) as a whole: a LAUNCH gives one group per task;
+        // another operation stands alone (the third member).
+        let mut groups: Vec<(Option<Value>, Vec<Value>, Option<&Value>)> = Vec::new();
+        let mut id_refused: Vec<&Value> = Vec::new();
         for op in operations {
             let kind = op.get("type").and_then(Value::as_str).unwrap_or("UNKNOWN");
+            // Operation feedback is for operations other than launches (`_accept`).
+            if matches!(kind, "LAUNCH" | "LAUNCH_GROUP") && op.get("id").is_some() {
+                id_refused.push(op);
+                continue;
+            }
             match kind {
                 "LAUNCH" => {
                     let tasks = op
@@ -863,7 +1249,7 @@ impl Master {
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_default();
-                    groups.extend(tasks.into_iter().map(|t| (None, vec![t])));
+                    groups.extend(tasks.into_iter().map(|t| (None, vec![t], None)));
                 }
                 "LAUNCH_GROUP" => {
                     let executor = op.pointer("/launch_group/executor").cloned();
@@ -872,25 +1258,48 @@ impl Master {
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_default();
-                    groups.push((Some(executor.unwrap_or(Value::Null)), tasks));
+                    groups.push((Some(executor.unwrap_or(Value::Null)), tasks, None));
                 }
+                k if offer_operations::SUPPORTED.contains(&k) => groups.push((None, vec![], Some(op))),
                 other => {
                     return Err(CallError::new(
                         501,
                         format!(
-                            "Offer operation '{other}' is not supported by the mesos-kernel embedded cluster (only LAUNCH and LAUNCH_GROUP are)"
+                            "Offer operation '{other}' is not supported by the mesos-kernel embedded cluster (its agents have no resource providers)"
                         ),
                     ))
                 }
             }
         }
-        if self.framework(framework_id).is_none() {
+        let Some(f) = self.framework_mut(framework_id) else {
             return Err(CallError::new(400, "Framework cannot be found"));
+        };
+        // Mesos's counters: a LAUNCH with tasks is a launch, one without a decline.
+        let mut messages = Vec::new();
+        for op in operations {
+            let kind = op.get("type").and_then(Value::as_str).unwrap_or("UNKNOWN");
+            f.counts
+                .bump(&format!("operations/{}", kind.to_ascii_lowercase()));
+            if kind == "LAUNCH" {
+                let empty = op
+                    .pointer("/launch/task_infos")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty);
+                messages.push(if empty {
+                    "master/messages_decline_offers"
+                } else {
+                    "master/messages_launch_tasks"
+                });
+            }
+        }
+        for name in messages {
+            self.counters.count(name);
         }
 
         // Offers first: all must be outstanding, this framework's, on one agent.
         let mut offer_error = None;
         let mut agent_id: Option<String> = None;
+        let mut role = String::from("*");
         for (i, offer_id) in offer_ids.iter().enumerate() {
             if offer_ids[..i].contains(offer_id) {
                 offer_error = Some(format!("Duplicate offer {offer_id} in accept"));
@@ -904,6 +1313,7 @@ impl Master {
                         break;
                     }
                     agent_id = Some(o.agent_id.clone());
+                    role = o.role.clone();
                 }
                 _ => {
                     offer_error = Some(format!("Offer {offer_id} is no longer valid"));
@@ -923,6 +1333,9 @@ impl Master {
             if mine {
                 if let Some(o) = self.take_offer(offer_id) {
                     available = available.plus(&o.resources);
+                    if let Some(f) = self.framework_mut(framework_id) {
+                        f.counts.bump("offers/accepted");
+                    }
                 }
             }
         }
@@ -935,7 +1348,7 @@ impl Master {
             } else {
                 "TASK_LOST"
             };
-            for (_, tasks) in &groups {
+            for (_, tasks, _) in &groups {
                 for t in tasks {
                     self.master_update(
                         framework_id,
@@ -952,13 +1365,27 @@ impl Master {
         let Some(agent_id) = agent_id else {
             return Ok(());
         };
+        for op in id_refused {
+            offer_operations::refuse_launch_with_id(self, framework_id, op);
+        }
 
-        for (executor, tasks) in groups {
+        let multi_role = self
+            .framework(framework_id)
+            .is_some_and(|f| f.has_capability("MULTI_ROLE"));
+        for (executor, tasks, other) in groups {
+            if let Some(op) = other {
+                self.offer_operation(framework_id, (&agent_id, &role), op, &mut available, fx);
+                continue;
+            }
             let mut needed = Resources::default();
             let mut error = None;
+            let mut needed_role = role.clone();
             if let Some(exec) = &executor {
-                match Resources::from_v1(exec.get("resources").unwrap_or(&Value::Null)) {
-                    Ok(r) => needed = r,
+                let list = exec.get("resources").unwrap_or(&Value::Null);
+                match allocation::allocation_role(list, &role, multi_role)
+                    .and_then(|r| Ok((r, Resources::from_v1(list)?)))
+                {
+                    Ok((r, res)) => (needed_role, needed) = (r, res),
                     Err(e) => error = Some(e),
                 }
             }
@@ -969,15 +1396,27 @@ impl Master {
                 }
                 match self.validate_task(framework_id, &agent_id, t, executor.is_some(), &seen) {
                     Ok(r) => {
+                        let list = t.get("resources").unwrap_or(&Value::Null);
+                        match allocation::allocation_role(list, &role, multi_role) {
+                            Ok(own) if seen.is_empty() && executor.is_none() => needed_role = own,
+                            Ok(own) if own != needed_role => {
+                                error = Some(format!("Invalid task resources: The resources have multiple allocation roles ('{own}' and '{needed_role}') but only one allocation role is allowed"));
+                            }
+                            Ok(_) => {}
+                            Err(e) => error = Some(e),
+                        }
                         needed = needed.plus(&r);
                         seen.push(id_of(t.get("task_id")).unwrap_or_default());
                     }
                     Err(e) => error = Some(e),
                 }
             }
-            if error.is_none() && !available.contains(&needed) {
-                error = Some(format!(
-                    "Total resources {needed} required by task and its executor is more than available {available}"
+            if error.is_none() && (needed_role != role || !available.contains(&needed)) {
+                error = Some(allocation::more_than_available(
+                    &needed,
+                    &needed_role,
+                    &available,
+                    &role,
                 ));
             }
             if let Some(message) = error {
@@ -1001,7 +1440,7 @@ impl Master {
             for t in &tasks {
                 self.launch(
                     framework_id,
-                    &agent_id,
+                    (&agent_id, &role),
                     t,
                     executor.as_ref(),
                     &container_id,
@@ -1010,7 +1449,13 @@ impl Master {
             }
         }
         if !available.is_empty() {
-            self.add_filter(framework_id, &agent_id, available, refuse_seconds, fx);
+            self.add_filter(
+                framework_id,
+                (&agent_id, &role),
+                available,
+                refuse_seconds,
+                fx,
+            );
         }
         self.allocate(fx);
         Ok(())
@@ -1026,15 +1471,7 @@ impl Master {
         earlier_in_group: &[String],
     ) -> Result<Resources, String> {
         let task_id = id_of(task.get("task_id")).unwrap_or_default();
-        if task_id.is_empty() {
-            return Err("ID must not be empty".into());
-        }
-        if task_id
-            .chars()
-            .any(|c| c.is_control() || c == '/' || c == '\\')
-        {
-            return Err(format!("'{task_id}' contains invalid characters"));
-        }
+        validate_id(&task_id)?;
         let duplicate = self
             .framework(framework_id)
             .is_some_and(|f| f.task(&task_id).is_some())
@@ -1062,22 +1499,25 @@ impl Master {
                     .into(),
             );
         }
-        let resources = Resources::from_v1(task.get("resources").unwrap_or(&Value::Null))?;
-        if resources.is_empty() {
+        let list = task.get("resources").unwrap_or(&Value::Null);
+        if list.as_array().is_none_or(Vec::is_empty) {
             return Err("Task uses no resources".into());
         }
+        let resources =
+            Resources::from_v1(list).map_err(|e| format!("Task uses invalid resources: {e}"))?;
         Ok(resources)
     }
 
     fn launch(
         &mut self,
         framework_id: &str,
-        agent_id: &str,
+        offer: (&str, &str),
         info: &Value,
         group_executor: Option<&Value>,
         container_id: &str,
         fx: &mut Vec<Effect>,
     ) {
+        let (agent_id, role) = offer;
         let task_id = id_of(info.get("task_id")).unwrap_or_default();
         let name = info
             .get("name")
@@ -1126,20 +1566,10 @@ impl Master {
                     .unwrap_or("")
                     .to_string(),
             ),
-            None => {
-                let shown = match (&command_value, command.shell) {
-                    (Some(v), true) => format!("sh -c '{v}'"),
-                    (Some(v), false) => std::iter::once(v.clone())
-                        .chain(command.arguments.iter().skip(1).cloned())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    (None, _) => String::new(),
-                };
-                (
-                    task_id.clone(),
-                    format!("Command Executor (Task: {task_id}) (Command: {shown})"),
-                )
-            }
+            None => (
+                task_id.clone(),
+                views::command_executor_name(&task_id, info.get("command").unwrap_or(&Value::Null)),
+            ),
         };
         let container_id = container_id.to_string();
         let executor_dir = self
@@ -1202,8 +1632,10 @@ impl Master {
         let killing_state = self
             .framework(framework_id)
             .is_some_and(|f| f.has_capability("TASK_KILLING_STATE"));
+        let nested_container = group_executor.map(|_| self.ids.uuid().to_string());
         let (kill_tx, kill_rx) = watch::channel(false);
         let mut stored = info.clone();
+        super::defaults::task_info(&mut stored);
         stored["agent_id"] = id(agent_id);
         let task = Task {
             task_id: task_id.clone(),
@@ -1218,16 +1650,23 @@ impl Master {
             executor_resources: group_executor
                 .and_then(|e| Resources::from_v1(e.get("resources").unwrap_or(&Value::Null)).ok())
                 .unwrap_or_default(),
+            role: role.to_string(),
             state: "TASK_STAGING".into(),
             statuses: Vec::new(),
             pending: VecDeque::new(),
             acked_status: None,
             sandbox: sandbox.clone(),
             docker_image: docker_image.clone(),
+            executor: group_executor.cloned().map(|mut e| {
+                super::defaults::executor_info(&mut e);
+                e
+            }),
+            nested_container_id: nested_container.clone(),
+            pid: None,
             kill: Some(kill_tx),
             resources_recovered: false,
         };
-        let added = json!({"type": "TASK_ADDED", "task_added": {"task": operator::task_v1(&task)}});
+        let added = json!({"type": "TASK_ADDED", "task_added": {"task": views::task_v1(&task)}});
         if let Some(f) = self.framework_mut(framework_id) {
             f.tasks.push(task);
         }
@@ -1237,12 +1676,18 @@ impl Master {
         if !self.answers(agent_id) {
             return;
         }
+        let volumes = self
+            .framework(framework_id)
+            .and_then(|f| f.task(&task_id))
+            .map(|t| volumes::task_links(&self.settings.work_dir, agent_id, &t.resources))
+            .unwrap_or_default();
         fx.push(Effect::Launch(Box::new(LaunchSpec {
             framework_id: framework_id.to_string(),
             agent_id: agent_id.to_string(),
             task_id,
             executor_id,
             container_id,
+            nested_container,
             sandbox,
             command,
             docker_image,
@@ -1251,6 +1696,7 @@ impl Master {
             killing_state,
             kill_grace: self.settings.kill_grace,
             kill: kill_rx,
+            volumes,
         })));
     }
 
@@ -1279,13 +1725,10 @@ impl Master {
                 o.remove("agent_id");
             }
         }
-        match state {
-            "TASK_ERROR" => self.counters.tasks_error += 1,
-            "TASK_LOST" => self.counters.tasks_lost += 1,
-            "TASK_DROPPED" => self.counters.tasks_dropped += 1,
-            _ => {}
-        }
-        if let Some(f) = self.framework(framework_id) {
+        self.counters.task_ended(&status);
+        if let Some(f) = self.framework_mut(framework_id) {
+            f.counts
+                .bump(&format!("tasks/terminal/{}", state.to_ascii_lowercase()));
             f.send(&update_event(&status));
         }
     }
@@ -1296,6 +1739,8 @@ impl Master {
             return;
         };
         match f.task(task_id) {
+            // The kill message is lost on the way to an agent that cannot be reached.
+            Some(task) if !self.answers(&task.agent_id) => {}
             Some(task) => {
                 if let Some(kill) = &task.kill {
                     let _ = kill.send(true);
@@ -1418,6 +1863,15 @@ impl Master {
             self.counters.invalid_acknowledgements += 1;
             return;
         }
+        // Mesos cannot pass it on to an agent that is disconnected (or cut off): the agent
+        // sends the update again once it is back.
+        if self
+            .task_agent(framework_id, task_id)
+            .is_some_and(|a| !self.answers(&a))
+        {
+            self.counters.invalid_acknowledgements += 1;
+            return;
+        }
         self.counters.valid_acknowledgements += 1;
         let Some(f) = self.framework_mut(framework_id) else {
             return;
@@ -1452,7 +1906,20 @@ impl Master {
         if retire {
             let mut task = f.tasks.remove(pos);
             task.kill = None;
+            let agent_id = task.agent_id.clone();
             f.completed_tasks.push(task);
+            cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+            self.check_drained(&agent_id, fx);
+        }
+    }
+
+    /// The task's process started (its id is its process group's).
+    pub fn task_process(&mut self, framework_id: &str, task_id: &str, pid: u32) {
+        if let Some(task) = self
+            .framework_mut(framework_id)
+            .and_then(|f| f.tasks.iter_mut().find(|t| t.task_id == task_id))
+        {
+            task.pid = Some(pid);
         }
     }
 
@@ -1466,6 +1933,10 @@ impl Master {
         reason: Option<&str>,
         fx: &mut Vec<Effect>,
     ) {
+        // An agent cut off from the master keeps what its executors say for later.
+        if self.hold_update(framework_id, task_id, state, &message, reason) {
+            return;
+        }
         let Some(agent_id) = self.task_agent(framework_id, task_id) else {
             return;
         };
@@ -1473,9 +1944,10 @@ impl Master {
         if !self.answers(&agent_id) {
             return;
         }
+        let (state, reason) = self.drain_status(&agent_id, framework_id, state, reason);
         let uuid_bytes = *self.ids.uuid().as_bytes();
         let uuid = base64::engine::general_purpose::STANDARD.encode(uuid_bytes);
-        let ip = self.settings.ip.to_string();
+        let ip = self.settings.ip;
         let Some(f) = self.frameworks.iter_mut().find(|f| f.id == framework_id) else {
             return;
         };
@@ -1485,19 +1957,27 @@ impl Master {
         if task.is_terminal() {
             return;
         }
+        let now = now_secs();
         let mut status = json!({
             "task_id": id(task_id),
             "state": state,
             "source": "SOURCE_EXECUTOR",
             "agent_id": id(&task.agent_id),
             "executor_id": id(&task.executor_id),
-            "timestamp": now_secs(),
+            "timestamp": now,
             "uuid": uuid,
-            "container_status": {
-                "container_id": id(&task.container_id),
-                "network_infos": [{"ip_addresses": [{"protocol": "IPv4", "ip_address": ip}]}]
-            }
+            "container_status": super::containers::status(task, ip)
         });
+        // Mesos's Docker executor puts the container's `docker inspect` in its
+        // TASK_RUNNING update (`src/docker/executor.cpp`); a simulated one too.
+        if state == "TASK_RUNNING" {
+            if let Some(image) = &task.docker_image {
+                let inspect = super::containers::docker_inspect(task, image, now);
+                status["data"] = Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(inspect.to_string()),
+                );
+            }
+        }
         if let Some(m) = message {
             status["message"] = Value::String(m);
         }
@@ -1505,7 +1985,12 @@ impl Master {
             status["reason"] = Value::String(r.to_string());
         }
         task.state = state.to_string();
-        task.statuses.push(status.clone());
+        // The master keeps statuses without their data (MESOS-1746: it could be large).
+        let mut kept = status.clone();
+        if let Some(o) = kept.as_object_mut() {
+            o.remove("data");
+        }
+        task.statuses.push(kept);
         task.pending.push_back(status.clone());
         let in_flight = task.pending.len() == 1;
         let recover = is_terminal(state) && !task.resources_recovered;
@@ -1541,11 +2026,33 @@ impl Master {
                 },
             ));
         }
-        match state {
-            "TASK_FINISHED" => self.counters.tasks_finished += 1,
-            "TASK_FAILED" => self.counters.tasks_failed += 1,
-            "TASK_KILLED" => self.counters.tasks_killed += 1,
-            _ => {}
+        // The agent's and the master's counters: every update is valid here.
+        let ended = is_terminal(state);
+        let executor_exited = ended && (!in_group || group_done);
+        // The agent tells the master of executors it did not make itself (a task group's),
+        // not of command executors (`Slave::executorTerminated`).
+        let executor_reported = ended && group_done;
+        if ended {
+            f.counts
+                .bump(&format!("tasks/terminal/{}", state.to_ascii_lowercase()));
+        }
+        self.counters.count("master/messages_status_update");
+        self.counters.count("master/valid_status_updates");
+        if ended {
+            self.counters.task_ended(&status);
+        }
+        if executor_reported {
+            self.counters.count("master/messages_exited_executor");
+        }
+        if let Some(agent) = self.agents.iter_mut().find(|a| a.id == agent_id) {
+            agent.counts.bump("slave/valid_status_updates");
+            if ended {
+                let name = state.trim_start_matches("TASK_").to_ascii_lowercase();
+                agent.counts.bump(&format!("slave/tasks_{name}"));
+            }
+            if executor_exited {
+                agent.counts.bump("slave/executors_terminated");
+            }
         }
         self.publish(&json!({
             "type": "TASK_UPDATED",
@@ -1561,6 +2068,7 @@ impl Master {
             if let Some(agent) = self.agent_mut(&agent_id) {
                 agent.used = agent.used.minus(&resources);
             }
+            self.check_drained(&agent_id, fx);
             self.allocate(fx);
         }
     }
@@ -1619,94 +2127,19 @@ impl Master {
                 }
             }
             Timer::Ping { agent_id } => self.ping(&agent_id, fx),
+            Timer::RecoveredAgents => self.recovered_timeout(),
+            Timer::RevertLogLevel {
+                process,
+                generation,
+            } => self.revert_logging_level(&process, generation),
+            Timer::OfferTimeout { offer_id } if self.inverse_offer_timeout(&offer_id) => {}
             Timer::OfferTimeout { offer_id } => {
-                if let Some(offer) = self.take_offer(&offer_id) {
-                    self.counters.offers_rescinded += 1;
-                    if let Some(f) = self.framework(&offer.framework_id) {
-                        f.send(&json!({"type": "RESCIND", "rescind": {"offer_id": id(&offer.id)}}));
-                    }
+                if self.offers.iter().any(|o| o.id == offer_id) {
+                    self.rescind(&offer_id);
                     self.allocate(fx);
                 }
             }
         }
-    }
-
-    /// The allocator: each agent's free resources, not already offered, go as one offer to
-    /// the first framework (in registration order) that wants them and has not refused them.
-    pub fn allocate(&mut self, fx: &mut Vec<Effect>) {
-        let now = Instant::now();
-        for f in &mut self.frameworks {
-            f.filters.retain(|flt| flt.until > now);
-        }
-        let mut made: Vec<Offer> = Vec::new();
-        let offered = self.offered_by_agent();
-        for a in 0..self.agents.len() {
-            let agent = &self.agents[a];
-            if !agent.active {
-                continue;
-            }
-            // What is neither used by tasks nor already offered (an agent may have several
-            // outstanding offers, as in Mesos).
-            let free = agent.total.minus(&agent.used).minus(
-                offered
-                    .get(agent.id.as_str())
-                    .unwrap_or(&Resources::default()),
-            );
-            if free.cpus <= 0.0 && free.mem <= 0.0 {
-                continue;
-            }
-            let taker = self.frameworks.iter().find(|f| {
-                f.active
-                    && f.connected()
-                    && !f.suppressed
-                    && !f
-                        .filters
-                        .iter()
-                        .any(|flt| flt.agent_id == agent.id && flt.resources.contains(&free))
-            });
-            let Some(taker) = taker else {
-                continue;
-            };
-            let offer = Offer {
-                id: String::new(),
-                framework_id: taker.id.clone(),
-                agent_id: agent.id.clone(),
-                resources: free,
-            };
-            made.push(offer);
-        }
-        if made.is_empty() {
-            return;
-        }
-        for offer in &mut made {
-            offer.id = self.ids.offer();
-        }
-        self.counters.offers_sent += made.len() as u64;
-        let framework_ids: Vec<String> = self.frameworks.iter().map(|f| f.id.clone()).collect();
-        for fid in framework_ids {
-            let mine: Vec<Value> = made
-                .iter()
-                .filter(|o| o.framework_id == fid)
-                .map(|o| operator::offer_v1(self, o))
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            if let Some(f) = self.framework(&fid) {
-                f.send(&json!({"type": "OFFERS", "offers": {"offers": mine}}));
-            }
-        }
-        if let Some(timeout) = self.settings.offer_timeout {
-            for o in &made {
-                fx.push(Effect::Timer(
-                    now + timeout,
-                    Timer::OfferTimeout {
-                        offer_id: o.id.clone(),
-                    },
-                ));
-            }
-        }
-        self.offers.extend(made);
     }
 
     /// Stops everything: streams close and every task is told to die.
@@ -1757,7 +2190,7 @@ pub(crate) mod tests {
             update_retry: UPDATE_RETRY_MIN,
             work_dir: std::env::temp_dir(),
             start_time: now_secs(),
-            flags: Vec::new(),
+            flags: crate::cluster::flags::Inputs::default(),
             scheme: "http",
             agent_ping_timeout: Duration::from_secs(1),
             max_agent_ping_timeouts: 3,
@@ -1766,13 +2199,7 @@ pub(crate) mod tests {
 
     pub(super) fn master() -> Master {
         let mut m = Master::new(settings(), Some(1));
-        let total = Resources {
-            cpus: 2.0,
-            mem: 496.0,
-            disk: 4930.0,
-            gpus: 0.0,
-            ports: vec![(9000, 10000)],
-        };
+        let total = Resources::flat(2.0, 496.0, 4930.0, 0.0, &[(9000, 10000)]);
         m.add_agent(5051, total, vec![], &mut Vec::new());
         m
     }
@@ -1829,7 +2256,7 @@ pub(crate) mod tests {
             format!("Task launched with invalid offers: Offer {offer_id} is no longer valid")
         );
         // Unsupported operations are refused up front.
-        let op = json!({"type": "RESERVE", "reserve": {}});
+        let op = json!({"type": "CREATE_DISK", "create_disk": {}});
         assert_eq!(
             m.accept(&fid, &[offer_id], &[op], 0.0, &mut fx)
                 .map_err(|e| e.status),

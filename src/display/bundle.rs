@@ -1,42 +1,15 @@
-//! The MIME bundle every result becomes, and the JSON rendering with its size cap.
+//! The JSON rendering every result without a table shape becomes, with its size cap.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Beyond this many bytes of pretty JSON, the application/json part is cut and says so.
 pub const JSON_CAP_BYTES: usize = 256 * 1024;
 
-/// A `data` + `metadata` pair as display_data and execute_result carry it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Bundle {
-    pub data: Map<String, Value>,
-    pub metadata: Map<String, Value>,
-}
+pub use crate::jupyter::bundle::Bundle;
 
+// The type is the Jupyter core's (`jupyter::bundle`); the JSON tree every result without a
+// table shape becomes is display's, so its constructor is written here.
 impl Bundle {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with(mut self, mime: &str, value: impl Into<Value>) -> Self {
-        self.data.insert(mime.to_string(), value.into());
-        self
-    }
-
-    pub fn text(text: impl Into<String>) -> Self {
-        Bundle::new().with("text/plain", Value::String(text.into()))
-    }
-
-    pub fn plain(&self) -> Option<&str> {
-        self.data.get("text/plain").and_then(Value::as_str)
-    }
-
-    pub fn to_json(&self) -> (Value, Value) {
-        (
-            Value::Object(self.data.clone()),
-            Value::Object(self.metadata.clone()),
-        )
-    }
-
     /// application/json (a collapsible tree in JupyterLab) with a text/plain fallback.
     /// Oversized values keep their first entries and a visible note of what was cut.
     pub fn json(value: &Value) -> Self {
@@ -53,11 +26,6 @@ impl Bundle {
             .with("application/json", wrap_scalar(&cut))
             .with("text/plain", text)
             .with_meta("mesos-kernel", json!({ "truncated": note }))
-    }
-
-    pub fn with_meta(mut self, key: &str, value: Value) -> Self {
-        self.metadata.insert(key.to_string(), value);
-        self
     }
 }
 

@@ -1,5 +1,6 @@
 //! The resources chart: used and free cpus, mem and disk per agent as Vega-Lite v5 stacked
 //! bars, one column per resource, with a small text table of the same numbers as fallback.
+//! What is free but reserved to a role shows as its own part of the bar ("reserved: ops").
 
 use serde_json::{json, Value};
 
@@ -43,13 +44,33 @@ pub fn resources_chart(value: &Value) -> Result<Bundle, String> {
             "disk MB free",
         ],
     );
-    for (agent, label) in shown.iter().zip(&labels) {
+    let mut reserved_states: Vec<String> = Vec::new();
+    for ((agent, label), raw) in shown.iter().zip(&labels).zip(agents.iter()) {
         let mut row = vec![Cell::new(label.clone())];
+        let reserved = reserved_free(raw);
         for (name, title) in RESOURCES {
             let used = agent.used.scalar(name).unwrap_or(0.0);
             let total = agent.total.scalar(name).unwrap_or(0.0);
             let free = (total - used).max(0.0);
-            for (state, order, amount) in [("used", 0, used), ("free", 1, free)] {
+            let mut parts: Vec<(String, f64)> = vec![("used".into(), used)];
+            let mut unreserved_free = free;
+            for (role, by_name) in &reserved {
+                let amount = by_name
+                    .get(name)
+                    .copied()
+                    .unwrap_or(0.0)
+                    .min(unreserved_free);
+                if amount > 0.0 {
+                    let state = format!("reserved: {role}");
+                    if !reserved_states.contains(&state) {
+                        reserved_states.push(state.clone());
+                    }
+                    parts.push((state, amount));
+                    unreserved_free -= amount;
+                }
+            }
+            parts.push(("free".into(), unreserved_free));
+            for (order, (state, amount)) in parts.into_iter().enumerate() {
                 values.push(json!({
                     "agent": label, "resource": title, "state": state,
                     "order": order, "value": amount, "total": total,
@@ -70,6 +91,18 @@ pub fn resources_chart(value: &Value) -> Result<Bundle, String> {
             agents.len()
         ));
     }
+    // Used red, free green, each role's reserved part a color of its own.
+    const ROLE_COLORS: [&str; 6] = [
+        "#4c78a8", "#f58518", "#b279a2", "#9d755d", "#72b7b2", "#eeca3b",
+    ];
+    let mut domain: Vec<String> = vec!["used".into()];
+    let mut range: Vec<&str> = vec!["#e45756"];
+    for (i, state) in reserved_states.iter().enumerate() {
+        domain.push(state.clone());
+        range.push(ROLE_COLORS[i % ROLE_COLORS.len()]);
+    }
+    domain.push("free".into());
+    range.push("#54a24b");
     let spec = json!({
         "$schema": VEGALITE_SCHEMA,
         "title": title,
@@ -89,7 +122,7 @@ pub fn resources_chart(value: &Value) -> Result<Bundle, String> {
                 "x": { "field": "value", "type": "quantitative", "stack": "zero", "title": null },
                 "color": {
                     "field": "state", "type": "nominal", "title": null,
-                    "scale": { "domain": ["used", "free"], "range": ["#e45756", "#54a24b"] }
+                    "scale": { "domain": domain, "range": range }
                 },
                 "order": { "field": "order", "type": "quantitative" },
                 "tooltip": [
@@ -106,6 +139,34 @@ pub fn resources_chart(value: &Value) -> Result<Bundle, String> {
     Ok(Bundle::new()
         .with(VEGALITE_MIME, spec)
         .with("text/plain", text.to_text()))
+}
+
+/// What of a v1 agent's resources is reserved to each role (innermost) and not allocated,
+/// by resource name. Legacy agents carry no reservations here: none.
+fn reserved_free(agent: &Value) -> Vec<(String, std::collections::BTreeMap<String, f64>)> {
+    use std::collections::BTreeMap;
+    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut add = |list: Option<&Value>, sign: f64| {
+        for r in list.and_then(Value::as_array).into_iter().flatten() {
+            let role = r
+                .get("reservations")
+                .and_then(Value::as_array)
+                .and_then(|l| l.last())
+                .and_then(|x| x["role"].as_str());
+            let (Some(role), Some(v)) = (role, r.pointer("/scalar/value").and_then(Value::as_f64))
+            else {
+                continue;
+            };
+            let name = r["name"].as_str().unwrap_or("").to_string();
+            *out.entry(role.to_string())
+                .or_default()
+                .entry(name)
+                .or_default() += sign * v;
+        }
+    };
+    add(agent.get("total_resources"), 1.0);
+    add(agent.get("allocated_resources"), -1.0);
+    out.into_iter().collect()
 }
 
 /// Hostnames, or "hostname (S1)" where several agents share one (the embedded cluster's

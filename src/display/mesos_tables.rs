@@ -7,11 +7,19 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+pub use super::mesos_rows::{agent_summary, AgentSummary};
+pub(crate) use super::mesos_rows::{agents, frameworks, tasks};
+use super::mesos_rows::{
+    executor_row, files, flag_values, key_values, metric_values, metrics, object_values, offers,
+    roles, task_statuses, v1_executors, EXECUTOR_COLUMNS,
+};
 use super::resources::{
-    attributes, field, file_mode, flag, format_number, format_opt, number, text, time, used_of,
-    Resources,
+    attributes, field, flag, format_number, format_opt, number, text, Resources,
 };
 use super::table::{Cell, Table, Tone};
+use crate::mesos::v1::operator::GetHealth;
+use crate::mesos::v1::TaskState;
+use serde::Deserialize;
 
 static NULL: Value = Value::Null;
 
@@ -145,7 +153,23 @@ fn extra<'a>(payload: &'a Value, key: &str) -> &'a [Value] {
 
 fn v1_tables(kind: &str, p: &Value, lenient: bool) -> Option<Vec<Table>> {
     let tables = match kind {
-        "GET_AGENTS" => vec![agents(list(p, "agents", lenient)?.iter())],
+        "GET_AGENTS" => {
+            let list = list(p, "agents", lenient)?;
+            let mut t = vec![agents(list.iter())];
+            t.extend(super::tenancy_tables::reservations(list));
+            t
+        }
+        "GET_WEIGHTS" => vec![super::tenancy_tables::weights(list(
+            p,
+            "weight_infos",
+            true,
+        )?)],
+        "GET_QUOTA" => vec![super::tenancy_tables::quota(p.get("status")?)],
+        "GET_OPERATIONS" => vec![super::tenancy_tables::operations(list(
+            p,
+            "operations",
+            true,
+        )?)],
         "GET_FRAMEWORKS" => frameworks_and_completed(p, lenient)?,
         "GET_TASKS" => {
             if !lenient
@@ -172,13 +196,13 @@ fn v1_tables(kind: &str, p: &Value, lenient: bool) -> Option<Vec<Table>> {
         }
         "GET_ROLES" => vec![roles(list(p, "roles", lenient)?)],
         "GET_METRICS" => vec![metrics(
-            named_values(list(p, "metrics", lenient)?),
+            metric_values(list(p, "metrics", lenient)?),
             "metrics",
         )],
-        "GET_FLAGS" => vec![metrics(named_values(list(p, "flags", lenient)?), "flags")],
+        "GET_FLAGS" => vec![metrics(flag_values(list(p, "flags", lenient)?), "flags")],
         "GET_VERSION" => vec![key_values("version", p.get("version_info")?)],
         "GET_HEALTH" => {
-            let healthy = flag(p, "healthy");
+            let healthy = GetHealth::deserialize(p).ok().map(|h| h.healthy);
             if healthy.is_none() && !lenient {
                 return None;
             }
@@ -200,19 +224,8 @@ fn legacy_tables(path: &str, v: &Value) -> Option<Vec<Table>> {
         "/frameworks" => frameworks_and_completed(v, false)?,
         "/tasks" => vec![tasks(list(v, "tasks", false)?.iter())],
         "/state-summary" if v.get("slaves").is_some_and(Value::is_array) => legacy_summary(v),
-        "/metrics/snapshot" => {
-            let pairs = v.as_object()?.iter().map(|(k, v)| (k.clone(), v)).collect();
-            vec![metrics(pairs, "metrics")]
-        }
-        "/flags" => {
-            let pairs = v
-                .get("flags")?
-                .as_object()?
-                .iter()
-                .map(|(k, v)| (k.clone(), v))
-                .collect();
-            vec![metrics(pairs, "flags")]
-        }
+        "/metrics/snapshot" => vec![metrics(object_values(v)?, "metrics")],
+        "/flags" => vec![metrics(object_values(v.get("flags")?)?, "flags")],
         "/version" if v.is_object() => vec![key_values("version", v)],
         // `/health` answers 200 with an empty body: reaching here means healthy.
         "/health" => match v {
@@ -223,6 +236,8 @@ fn legacy_tables(path: &str, v: &Value) -> Option<Vec<Table>> {
         },
         "/files/browse" => vec![files(v.as_array()?)],
         "/roles" => vec![roles(list(v, "roles", false)?)],
+        "/weights" if v.is_array() => vec![super::tenancy_tables::weights(v.as_array()?)],
+        "/quota" if v.is_object() => vec![super::tenancy_tables::quota(v)],
         _ => return None,
     };
     Some(tables)
@@ -247,45 +262,6 @@ fn frameworks_and_completed(p: &Value, lenient: bool) -> Option<Vec<Table>> {
 }
 
 // ---------------------------------------------------------------- agents
-
-/// What a row and a chart bar need from an agent, in either shape.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AgentSummary {
-    pub id: String,
-    pub hostname: String,
-    pub active: Option<bool>,
-    pub total: Resources,
-    pub used: Resources,
-    pub attributes: String,
-}
-
-/// Reads a v1 agent (`agent_info`, `total_resources`, `allocated_resources`) or a legacy
-/// slave (`resources`, `used_resources`).
-pub fn agent_summary(agent: &Value) -> AgentSummary {
-    match agent.get("agent_info") {
-        Some(info) => AgentSummary {
-            id: field(info, "id"),
-            hostname: field(info, "hostname"),
-            active: flag(agent, "active"),
-            total: Resources::parse(
-                agent
-                    .get("total_resources")
-                    .or_else(|| info.get("resources"))
-                    .unwrap_or(&NULL),
-            ),
-            used: Resources::parse(agent.get("allocated_resources").unwrap_or(&NULL)),
-            attributes: attributes(info.get("attributes").unwrap_or(&NULL)),
-        },
-        None => AgentSummary {
-            id: field(agent, "id"),
-            hostname: field(agent, "hostname"),
-            active: flag(agent, "active"),
-            total: Resources::parse(agent.get("resources").unwrap_or(&NULL)),
-            used: Resources::parse(agent.get("used_resources").unwrap_or(&NULL)),
-            attributes: attributes(agent.get("attributes").unwrap_or(&NULL)),
-        },
-    }
-}
 
 /// The agents of a GET_AGENTS or GET_STATE response, of a legacy master state, or a list
 /// of agents itself (`$agents`).
@@ -312,112 +288,6 @@ pub fn agents_of(value: &Value) -> Option<&[Value]> {
     list(p, "agents", true)
 }
 
-fn agents<'a>(items: impl Iterator<Item = &'a Value>) -> Table {
-    Table::from_items(
-        "agents",
-        &[
-            "id",
-            "hostname",
-            "active",
-            "cpus used/total",
-            "mem MB used/total",
-            "disk MB used/total",
-            "ports",
-            "attributes",
-        ],
-        items,
-        |a| {
-            let s = agent_summary(a);
-            vec![
-                Cell::new(s.id),
-                Cell::new(s.hostname),
-                Cell::flag(s.active),
-                Cell::new(used_of(s.used.cpus, s.total.cpus)),
-                Cell::new(used_of(s.used.mem, s.total.mem)),
-                Cell::new(used_of(s.used.disk, s.total.disk)),
-                Cell::new(s.total.ports.unwrap_or_default()),
-                Cell::new(s.attributes),
-            ]
-        },
-    )
-}
-
-// ---------------------------------------------------------------- frameworks
-
-/// Frameworks, v1 (`framework_info`) or legacy; `task_counts` by framework id when the
-/// tasks live elsewhere (v1 GET_STATE).
-fn frameworks<'a>(
-    caption: &str,
-    items: impl Iterator<Item = &'a Value>,
-    task_counts: Option<&HashMap<String, usize>>,
-) -> Table {
-    Table::from_items(
-        caption,
-        &[
-            "id",
-            "name",
-            "user",
-            "role",
-            "active",
-            "connected",
-            "tasks",
-            "cpus",
-            "mem MB",
-            "disk MB",
-        ],
-        items,
-        |f| {
-            let info = f.get("framework_info").unwrap_or(f);
-            let id = field(info, "id");
-            let role = match info.get("roles").and_then(Value::as_array) {
-                Some(roles) if !roles.is_empty() => {
-                    roles.iter().map(text).collect::<Vec<_>>().join(",")
-                }
-                _ => field(info, "role"),
-            };
-            let tasks = if let Some(list) = f.get("tasks").and_then(Value::as_array) {
-                list.len().to_string()
-            } else if let Some(n) = task_counts.and_then(|m| m.get(&id)) {
-                n.to_string()
-            } else if f.get("TASK_RUNNING").is_some() {
-                // state-summary: counts by state; live ones are the tasks of interest.
-                let live: f64 = [
-                    "TASK_STAGING",
-                    "TASK_STARTING",
-                    "TASK_RUNNING",
-                    "TASK_KILLING",
-                ]
-                .iter()
-                .filter_map(|k| f.get(*k).and_then(number))
-                .sum();
-                format_number(live)
-            } else if task_counts.is_some() {
-                "0".to_string()
-            } else {
-                String::new()
-            };
-            let res = Resources::parse(
-                f.get("used_resources")
-                    .or_else(|| f.get("allocated_resources"))
-                    .or_else(|| f.get("resources"))
-                    .unwrap_or(&NULL),
-            );
-            vec![
-                Cell::new(id),
-                Cell::new(field(info, "name")),
-                Cell::new(field(info, "user")),
-                Cell::new(role),
-                Cell::flag(flag(f, "active")),
-                Cell::flag(flag(f, "connected")),
-                Cell::new(tasks),
-                Cell::new(format_opt(res.cpus)),
-                Cell::new(format_opt(res.mem)),
-                Cell::new(format_opt(res.disk)),
-            ]
-        },
-    )
-}
-
 // ---------------------------------------------------------------- tasks
 
 fn v1_task_lists(p: &Value) -> impl Iterator<Item = &Value> {
@@ -436,94 +306,21 @@ fn v1_task_lists(p: &Value) -> impl Iterator<Item = &Value> {
     .flat_map(move |k| extra(p, k).iter())
 }
 
-/// Tasks, v1 Task (`task_id`, `agent_id`) or legacy (`id`, `slave_id`).
-fn tasks<'a>(items: impl Iterator<Item = &'a Value>) -> Table {
-    Table::from_items(
-        "tasks",
-        &[
-            "id",
-            "name",
-            "framework",
-            "agent",
-            "state",
-            "cpus",
-            "mem MB",
-            "last status",
-        ],
-        items,
-        |t| {
-            let res = Resources::parse(t.get("resources").unwrap_or(&NULL));
-            let last = t
-                .get("statuses")
-                .and_then(Value::as_array)
-                .and_then(|s| s.last())
-                .and_then(|s| s.get("timestamp"))
-                .map(time)
-                .unwrap_or_default();
-            vec![
-                Cell::new(first_field(t, &["task_id", "id"])),
-                Cell::new(field(t, "name")),
-                Cell::new(field(t, "framework_id")),
-                Cell::new(first_field(t, &["agent_id", "slave_id"])),
-                Cell::state(field(t, "state")),
-                Cell::new(format_opt(res.cpus)),
-                Cell::new(format_opt(res.mem)),
-                Cell::new(last),
-            ]
-        },
-    )
-}
-
-/// The TASKS helper's latest TaskStatus per task.
-fn task_statuses(items: &[Value]) -> Table {
-    Table::from_items(
-        "tasks",
-        &["id", "name", "agent", "state", "message", "updated"],
-        items,
-        |s| {
-            vec![
-                Cell::new(first_field(s, &["task_id", "id"])),
-                Cell::new(field(s, "name")),
-                Cell::new(first_field(s, &["agent_id", "slave_id"])),
-                Cell::state(field(s, "state")),
-                Cell::new(field(s, "message")),
-                Cell::new(s.get("timestamp").map(time).unwrap_or_default()),
-            ]
-        },
-    )
-}
-
 fn first_field(v: &Value, keys: &[&str]) -> String {
     keys.iter()
         .find_map(|k| v.get(*k).filter(|x| !x.is_null()).map(text))
         .unwrap_or_default()
 }
 
-const STATE_ORDER: [&str; 14] = [
-    "TASK_STAGING",
-    "TASK_STARTING",
-    "TASK_RUNNING",
-    "TASK_KILLING",
-    "TASK_FINISHED",
-    "TASK_KILLED",
-    "TASK_FAILED",
-    "TASK_LOST",
-    "TASK_ERROR",
-    "TASK_DROPPED",
-    "TASK_UNREACHABLE",
-    "TASK_GONE",
-    "TASK_GONE_BY_OPERATOR",
-    "TASK_UNKNOWN",
-];
-
-/// Counts by state, in lifecycle order, as key/value rows.
-fn state_rows(counts: HashMap<String, f64>) -> Vec<(String, Cell)> {
+/// Counts by state, in the order Mesos lists the states, as key/value rows.
+pub(crate) fn state_rows(counts: HashMap<String, f64>) -> Vec<(String, Cell)> {
     let mut ordered: BTreeMap<(usize, String), f64> = BTreeMap::new();
     for (state, n) in counts {
-        let rank = STATE_ORDER
+        let known = TaskState::from_name(&state);
+        let rank = TaskState::ALL
             .iter()
-            .position(|s| *s == state)
-            .unwrap_or(STATE_ORDER.len());
+            .position(|s| *s == known)
+            .unwrap_or(TaskState::ALL.len());
         ordered.insert((rank, state), n);
     }
     ordered
@@ -538,183 +335,13 @@ fn state_rows(counts: HashMap<String, f64>) -> Vec<(String, Cell)> {
         .collect()
 }
 
-fn count_states<'a>(tasks: impl Iterator<Item = &'a Value>) -> HashMap<String, f64> {
+pub(crate) fn count_states<'a>(tasks: impl Iterator<Item = &'a Value>) -> HashMap<String, f64> {
     let mut counts = HashMap::new();
     for t in tasks {
         let state = t.get("state").and_then(Value::as_str).unwrap_or("unknown");
         *counts.entry(state.to_string()).or_insert(0.0) += 1.0;
     }
     counts
-}
-
-// ---------------------------------------------------------------- executors
-
-fn executor_row(e: &Value, framework: Option<&str>, agent: Option<&str>) -> Vec<Cell> {
-    let res = Resources::parse(e.get("resources").unwrap_or(&NULL));
-    let tasks = ["tasks", "queued_tasks"]
-        .iter()
-        .filter_map(|k| e.get(*k).and_then(Value::as_array))
-        .map(Vec::len)
-        .sum::<usize>();
-    vec![
-        Cell::new(first_field(e, &["executor_id", "id"])),
-        Cell::new(field(e, "name")),
-        Cell::new(
-            framework
-                .map(str::to_string)
-                .unwrap_or_else(|| field(e, "framework_id")),
-        ),
-        Cell::new(
-            agent
-                .map(str::to_string)
-                .unwrap_or_else(|| field(e, "agent_id")),
-        ),
-        Cell::new(if e.get("tasks").is_some() {
-            tasks.to_string()
-        } else {
-            String::new()
-        }),
-        Cell::new(format_opt(res.cpus)),
-        Cell::new(format_opt(res.mem)),
-        Cell::new(field(e, "directory")),
-    ]
-}
-
-const EXECUTOR_COLUMNS: [&str; 8] = [
-    "id",
-    "name",
-    "framework",
-    "agent",
-    "tasks",
-    "cpus",
-    "mem MB",
-    "directory",
-];
-
-/// v1 `{executor_info, agent_id}` entries.
-fn v1_executors<'a>(items: impl Iterator<Item = &'a Value>) -> Table {
-    Table::from_items("executors", &EXECUTOR_COLUMNS, items, |e| {
-        let agent = field(e, "agent_id");
-        let info = e.get("executor_info").unwrap_or(e);
-        executor_row(
-            info,
-            None,
-            Some(&agent).filter(|a| !a.is_empty()).map(|a| a.as_str()),
-        )
-    })
-}
-
-// ---------------------------------------------------------------- offers
-
-/// v1 Offers (`agent_id`, resource list) or legacy ones (`slave_id`, resource object).
-fn offers<'a>(items: impl Iterator<Item = &'a Value>) -> Table {
-    Table::from_items(
-        "offers",
-        &[
-            "id",
-            "agent",
-            "hostname",
-            "cpus",
-            "mem MB",
-            "disk MB",
-            "ports",
-            "attributes",
-        ],
-        items,
-        |o| {
-            let res = Resources::parse(o.get("resources").unwrap_or(&NULL));
-            vec![
-                Cell::new(field(o, "id")),
-                Cell::new(first_field(o, &["agent_id", "slave_id"])),
-                Cell::new(field(o, "hostname")),
-                Cell::new(format_opt(res.cpus)),
-                Cell::new(format_opt(res.mem)),
-                Cell::new(format_opt(res.disk)),
-                Cell::new(res.ports.unwrap_or_default()),
-                Cell::new(attributes(o.get("attributes").unwrap_or(&NULL))),
-            ]
-        },
-    )
-}
-
-// ---------------------------------------------------------------- roles, metrics, files
-
-fn roles(items: &[Value]) -> Table {
-    Table::from_items(
-        "roles",
-        &["name", "weight", "frameworks", "cpus", "mem MB", "disk MB"],
-        items,
-        |r| {
-            let res = Resources::parse(
-                r.get("resources")
-                    .or_else(|| r.get("allocated"))
-                    .unwrap_or(&NULL),
-            );
-            let frameworks = r
-                .get("frameworks")
-                .and_then(Value::as_array)
-                .map(|f| f.iter().map(text).collect::<Vec<_>>().join(", "))
-                .unwrap_or_default();
-            vec![
-                Cell::new(field(r, "name")),
-                Cell::new(field(r, "weight")),
-                Cell::new(frameworks),
-                Cell::new(format_opt(res.cpus)),
-                Cell::new(format_opt(res.mem)),
-                Cell::new(format_opt(res.disk)),
-            ]
-        },
-    )
-}
-
-/// `[{name, value}]` as pairs.
-fn named_values(items: &[Value]) -> Vec<(String, &Value)> {
-    items
-        .iter()
-        .map(|m| (field(m, "name"), m.get("value").unwrap_or(&NULL)))
-        .collect()
-}
-
-/// A name/value table sorted by name (metrics, flags).
-fn metrics(mut pairs: Vec<(String, &Value)>, caption: &str) -> Table {
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut t = Table::new(caption, &["name", "value"]);
-    for (name, value) in pairs {
-        t.push_with(|| vec![Cell::new(name), Cell::new(text(value))]);
-    }
-    t
-}
-
-/// An object's entries as name/value rows, in their order.
-fn key_values(caption: &str, v: &Value) -> Table {
-    let pairs = v
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), Cell::new(text(v))))
-                .collect()
-        })
-        .unwrap_or_default();
-    Table::key_values(caption, pairs)
-}
-
-fn files(items: &[Value]) -> Table {
-    Table::from_items(
-        "files",
-        &["mode", "nlink", "uid", "gid", "size", "mtime", "path"],
-        items,
-        |f| {
-            vec![
-                Cell::new(f.get("mode").map(file_mode).unwrap_or_default()),
-                Cell::new(field(f, "nlink")),
-                Cell::new(field(f, "uid")),
-                Cell::new(field(f, "gid")),
-                Cell::new(field(f, "size")),
-                Cell::new(f.get("mtime").map(time).unwrap_or_default()),
-                Cell::new(field(f, "path")),
-            ]
-        },
-    )
 }
 
 // ---------------------------------------------------------------- whole states
@@ -832,7 +459,7 @@ fn legacy_summary(v: &Value) -> Vec<Table> {
     for f in fws {
         if let Some(map) = f.as_object() {
             for (k, n) in map {
-                if let (true, Some(n)) = (k.starts_with("TASK_"), number(n)) {
+                if let (true, Some(n)) = (TaskState::from_name(k).is_known(), number(n)) {
                     *counts.entry(k.clone()).or_insert(0.0) += n;
                 }
             }

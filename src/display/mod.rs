@@ -4,8 +4,11 @@
 //! application/json + text/plain. Charts are Vega-Lite v5 with a text/plain table.
 //!
 //! Files: `render` (the entry point and `Format`), `mesos_tables` (which shape a result has
-//! and its tables), `table` (a table as HTML and text, the row cap, escaping), `resources`
-//! (Mesos resources, attributes, ids, times), `chart` (the resources chart), `bundle`.
+//! and its tables), `mesos_rows` (their rows, read as the v1 vocabulary's types), `table` (a
+//! table as HTML and text, the row cap, escaping), `resources` (Mesos resources, attributes,
+//! ids, times), `chart` (the resources chart), `operator_view` (the live view of the operator
+//! event stream), `bundle`, `exchange` (`%http`: a cell's HTTP exchanges and their curl
+//! lines).
 //!
 //! What `render(value, hint, Format::Auto)` shows. A v1 response's own `"type"` wins over the
 //! hint; paths may be full URLs, with `/master` or `/slave(1)` prefixes and `.json` suffixes;
@@ -36,10 +39,14 @@
 
 pub mod bundle;
 pub mod chart;
+pub mod exchange;
+pub mod mesos_rows;
 pub mod mesos_tables;
+pub mod operator_view;
 pub mod render;
 pub mod resources;
 pub mod table;
+pub mod tenancy_tables;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,11 @@
 //! Reading Mesos values for display: resources in both their shapes (legacy `{cpus, mem,
-//! ports: "[9000-10000]"}` and v1 lists of SCALAR/RANGES/SET), attributes, ids, times, numbers.
-//! Every reader is tolerant: a missing field, a null or a number sent as a string never fails.
+//! ports: "[9000-10000]"}` and v1 lists of `Resource`, read and summed with the vocabulary's
+//! arithmetic), attributes, ids, times, numbers. Every reader is tolerant: a missing field, a
+//! null or a number sent as a string never fails (a v1 item that does not read is left out).
 
+use crate::mesos::v1::message::read_lenient;
+use crate::mesos::v1::{self, Attribute, TimeInfo};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The resources of an agent, framework, offer or task, summed by name.
@@ -27,36 +31,21 @@ impl Resources {
                 ports: map.get("ports").map(text).filter(|s| !s.is_empty()),
             },
             Value::Array(list) => {
-                let mut r = Resources::default();
-                let mut ranges: Vec<(i64, i64)> = Vec::new();
-                for item in list {
-                    let name = item.get("name").and_then(Value::as_str).unwrap_or("");
-                    let scalar = item
-                        .get("scalar")
-                        .and_then(|s| s.get("value"))
-                        .and_then(number);
-                    let slot = match name {
-                        "cpus" => &mut r.cpus,
-                        "mem" => &mut r.mem,
-                        "disk" => &mut r.disk,
-                        "gpus" => &mut r.gpus,
-                        "ports" => {
-                            ranges.extend(range_list(item.get("ranges")));
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    if let Some(v) = scalar {
-                        *slot = Some(slot.unwrap_or(0.0) + v);
-                    }
-                }
-                if !ranges.is_empty() {
-                    ranges.sort_unstable();
-                    r.ports = Some(format_ranges(&ranges));
-                }
-                r
+                Resources::from_v1(list.iter().filter_map(read_lenient::<v1::Resource>))
             }
             _ => Resources::default(),
+        }
+    }
+
+    /// Sums v1 resources by name, across roles and allocations.
+    pub fn from_v1(list: impl IntoIterator<Item = v1::Resource>) -> Resources {
+        let all = v1::Resources::from_resources(list);
+        Resources {
+            cpus: all.cpus(),
+            mem: all.mem(),
+            disk: all.disk(),
+            gpus: all.gpus(),
+            ports: all.ports().map(|p| p.to_string()),
         }
     }
 
@@ -71,27 +60,12 @@ impl Resources {
     }
 }
 
-/// `{"range": [{"begin": 9000, "end": 10000}]}` as (begin, end) pairs.
-fn range_list(ranges: Option<&Value>) -> Vec<(i64, i64)> {
-    ranges
-        .and_then(|r| r.get("range"))
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|r| {
-                    let begin = r.get("begin").and_then(number)?;
-                    let end = r.get("end").and_then(number).unwrap_or(begin);
-                    Some((begin as i64, end as i64))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// "[9000-10000, 31000-32000]", as the legacy endpoints write ports.
-pub fn format_ranges(ranges: &[(i64, i64)]) -> String {
-    let parts: Vec<String> = ranges.iter().map(|(b, e)| format!("{b}-{e}")).collect();
-    format!("[{}]", parts.join(", "))
+/// v1 attributes as the agent flag writes them: "rack:r2d2;pod:demo,dev".
+pub fn attribute_list(list: &[Attribute]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Attributes as the agent flag writes them: "rack:r2d2;pod:demo,dev". Reads the legacy
@@ -103,32 +77,10 @@ pub fn attributes(value: &Value) -> String {
             .map(|(k, v)| format!("{k}:{}", text(v)))
             .collect::<Vec<_>>()
             .join(";"),
-        Value::Array(list) => list
-            .iter()
-            .map(|a| {
-                let name = a.get("name").map(text).unwrap_or_default();
-                let value = if let Some(t) = a.get("text").and_then(|t| t.get("value")) {
-                    text(t)
-                } else if let Some(s) = a.get("scalar").and_then(|s| s.get("value")) {
-                    text(s)
-                } else if a.get("ranges").is_some() {
-                    format_ranges(&range_list(a.get("ranges")))
-                } else if let Some(items) = a
-                    .get("set")
-                    .and_then(|s| s.get("item"))
-                    .and_then(Value::as_array)
-                {
-                    format!(
-                        "{{{}}}",
-                        items.iter().map(text).collect::<Vec<_>>().join(",")
-                    )
-                } else {
-                    String::new()
-                };
-                format!("{name}:{value}")
-            })
-            .collect::<Vec<_>>()
-            .join(";"),
+        Value::Array(list) => {
+            let typed: Vec<Attribute> = list.iter().filter_map(read_lenient).collect();
+            attribute_list(&typed)
+        }
         Value::Null => String::new(),
         other => text(other),
     }
@@ -212,7 +164,7 @@ pub fn flag(value: &Value, key: &str) -> Option<bool> {
 /// or a v1 TimeInfo `{"nanoseconds": N}`. Unreadable values are shown as they are.
 pub fn time(value: &Value) -> String {
     let secs = match value {
-        Value::Object(map) => map.get("nanoseconds").and_then(number).map(|ns| ns / 1e9),
+        Value::Object(_) => TimeInfo::deserialize(value).ok().map(|t| t.as_secs()),
         other => number(other),
     };
     let Some(secs) = secs else {
@@ -299,7 +251,7 @@ mod tests {
                 {"name": "p", "type": "RANGES", "ranges": {"range": [{"begin": 1, "end": 2}]}},
                 {"name": "s", "type": "SET", "set": {"item": ["a", "b"]}}
             ])),
-            "rack:r2d2;level:3;p:[1-2];s:{a,b}"
+            "rack:r2d2;level:3;p:[1-2];s:{a, b}"
         );
     }
 

@@ -38,13 +38,13 @@ impl Tone {
 
     /// The tone of a Mesos task state (`TASK_RUNNING`, ...) or of an agent/framework flag.
     pub fn of_state(state: &str) -> Tone {
-        let s = state.trim_start_matches("TASK_");
-        match s {
-            "RUNNING" => Tone::Good,
-            "STAGING" | "STARTING" | "KILLING" | "UNREACHABLE" | "UNKNOWN" => Tone::Warn,
-            "FAILED" | "ERROR" | "LOST" | "DROPPED" | "GONE" | "GONE_BY_OPERATOR" => Tone::Bad,
-            "FINISHED" | "KILLED" => Tone::Muted,
-            _ => Tone::Plain,
+        use crate::mesos::v1::TaskState as S;
+        match S::from_loose(state) {
+            S::Running => Tone::Good,
+            S::Staging | S::Starting | S::Killing | S::Unreachable | S::Unknown => Tone::Warn,
+            S::Failed | S::Error | S::Lost | S::Dropped | S::Gone | S::GoneByOperator => Tone::Bad,
+            S::Finished | S::Killed => Tone::Muted,
+            S::Other(_) => Tone::Plain,
         }
     }
 }

@@ -928,16 +928,12 @@ fn a_thousand_agent_state_is_small_and_quick() {
 /// and a known shape renders as a table.
 #[test]
 fn shared_fixtures_render() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-    let dir = if dir.exists() {
-        dir
-    } else {
-        std::path::PathBuf::from("/work/shared/fixtures")
-    };
-    if !dir.exists() {
-        println!("skipped: no fixtures at {}", dir.display());
+    let Some(dir) = crate::mesos::v1::fixtures::real_mesos_dir()
+        .and_then(|d| d.parent().map(std::path::Path::to_path_buf))
+    else {
+        println!("skipped: no ../shared/fixtures");
         return;
-    }
+    };
     let mut seen = 0;
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
@@ -968,4 +964,58 @@ fn shared_fixtures_render() {
         }
     }
     println!("rendered {seen} fixture files");
+}
+
+#[test]
+fn tenancy_answers_render_as_tables() {
+    let q = json!({"type": "GET_QUOTA", "get_quota": {"status": {"configs": [
+        {"role": "ops", "limits": {"cpus": {"value": 2}}}]}}});
+    let t = only(tables(&q, None));
+    assert_eq!(t.caption, "quota");
+    assert_eq!(cell(&t, 0, "limits"), "cpus 2");
+    let w = json!({"type": "GET_WEIGHTS", "get_weights": {"weight_infos": [{"role": "a", "weight": 3.0}]}});
+    assert_eq!(cell(&only(tables(&w, None)), 0, "weight"), "3");
+    let legacy = json!([{"role": "a", "weight": 0.5}]);
+    assert_eq!(
+        cell(&only(tables(&legacy, Some("/master/weights"))), 0, "weight"),
+        "0.5"
+    );
+    let agents = json!({"type": "GET_AGENTS", "get_agents": {"agents": [{
+        "agent_info": {"id": {"value": "S0"}, "hostname": "h"},
+        "total_resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+            "reservations": [{"type": "STATIC", "role": "ops"}]}]}]}});
+    let all = tables(&agents, None).unwrap_or_default();
+    assert_eq!(all.len(), 2, "agents and reservations");
+    assert_eq!(cell(&all[1], 0, "role"), "ops");
+}
+
+#[test]
+fn the_resources_chart_shows_what_is_reserved_to_each_role() {
+    let v = json!({"type": "GET_AGENTS", "get_agents": {"agents": [{
+        "agent_info": {"id": {"value": "S0"}, "hostname": "h"},
+        "total_resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 2}},
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+             "reservations": [{"type": "STATIC", "role": "ops"}]}],
+        "allocated_resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.25},
+             "reservations": [{"type": "STATIC", "role": "ops"}], "allocation_info": {"role": "ops"}}]}]}});
+    let b = resources_chart(&v).unwrap_or_default();
+    let spec = b.data.get(VEGALITE_MIME).cloned().unwrap_or_default();
+    let values = spec["data"]["values"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let part = |state: &str| {
+        values
+            .iter()
+            .find(|x| x["resource"] == "cpus" && x["state"] == state)
+            .map(|x| x["value"].clone())
+    };
+    assert_eq!(part("used"), Some(json!(0.25)));
+    assert_eq!(part("reserved: ops"), Some(json!(0.75)));
+    assert_eq!(part("free"), Some(json!(2.0)));
+    assert_eq!(
+        spec["spec"]["encoding"]["color"]["scale"]["domain"],
+        json!(["used", "reserved: ops", "free"])
+    );
 }

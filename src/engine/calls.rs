@@ -3,7 +3,7 @@
 //! built by the registry's pure call builder; the HTTP goes through `mesos::Client`.
 
 use crate::cells::lexer::Pos;
-use crate::cells::parser::{ArgValue, Call, HttpRequest, Target};
+use crate::cells::parser::{ArgValue, Call, HttpBody, HttpRequest, Target};
 use crate::cells::registry::{self, Api, CallSpec};
 use crate::display::{self, Bundle};
 use crate::engine::connect::mesos_error;
@@ -11,7 +11,7 @@ use crate::engine::errors::{self, Kind};
 use crate::engine::{Engine, Outcome};
 use crate::jupyter::{CellError, ExecuteContext};
 use crate::mesos::client::{check, json_headers};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// Scheduler calls need a subscribed framework; they come with the framework session.
 fn scheduler_only(name: &str) -> bool {
@@ -46,6 +46,36 @@ impl Engine {
         let name = call.name.to_ascii_uppercase();
         if name == "RESOURCES" {
             return self.resources(ctx).await;
+        }
+        if name == "EXEC" && matches!(call.target, Target::Auto) {
+            let mut args = Vec::new();
+            for arg in &call.args {
+                args.push((
+                    arg.key.clone(),
+                    self.arg_value(&arg.value, arg.pos, ctx).await?,
+                ));
+            }
+            return self.task_exec(&args, ctx).await;
+        }
+        // The operator event stream: `operator SUBSCRIBE`, and `[operator] UNSUBSCRIBE`.
+        let operator = call.target == Target::Operator
+            || (call.target == Target::Auto && name == "UNSUBSCRIBE");
+        if operator && (name == "SUBSCRIBE" || name == "UNSUBSCRIBE") {
+            if let Some(extra) = call
+                .args
+                .first()
+                .map(|a| format!("{}=", a.key))
+                .or_else(|| call.flags.first().cloned())
+            {
+                return Err(CellError::new(
+                    Kind::InvalidCall.name(),
+                    format!("operator {name} takes no arguments (got '{extra}')"),
+                ));
+            }
+            return match name.as_str() {
+                "SUBSCRIBE" => self.operator_subscribe(ctx).await,
+                _ => self.operator_unsubscribe(ctx),
+            };
         }
         let api = match &call.target {
             Target::Operator => Api::Master,
@@ -102,10 +132,7 @@ impl Engine {
         let base = match &call.target {
             Target::Agent(Some(which)) if which.starts_with(['$', '(']) => {
                 let v = self.jq_one(which, Value::Null, call.name_pos, ctx).await?;
-                let id = v
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .or_else(|| v.as_str())
+                let id = crate::mesos::v1::ids::id_text(&v)
                     .ok_or_else(|| {
                         CellError::new(
                             Kind::InvalidCall.name(),
@@ -158,6 +185,9 @@ impl Engine {
         body: &Value,
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
+        if spec.is_streaming() && spec.api == Api::Agent {
+            return self.agent_stream(spec.name, base, body, ctx).await;
+        }
         if spec.is_streaming() {
             return Err(CellError::new(
                 Kind::InvalidCall.name(),
@@ -167,11 +197,21 @@ impl Engine {
                 ),
             ));
         }
-        let value = self
+        let (status, value) = self
             .client
-            .operator(base, body, self.timeout, &ctx.cancel)
+            .operator_answer(base, body, self.timeout, &ctx.cancel)
             .await
             .map_err(|e| mesos_error(&e))?;
+        // An empty answer (`200 OK` from UPDATE_MAINTENANCE_SCHEDULE, DRAIN_AGENT ...) shows
+        // as a scheduler call's `202 Accepted` does: the call and its status.
+        let value = if value.is_null() {
+            json!({"type": spec.name, "status": status_line(status)})
+        } else {
+            value
+        };
+        if spec.name == "MARK_AGENT_GONE" && spec.api == Api::Master {
+            self.operator_agent_gone(body);
+        }
         Ok(Outcome::shown(value, Some(spec.name.to_string())))
     }
 
@@ -204,6 +244,15 @@ impl Engine {
                 ),
             ));
         }
+        // Mesos tells the two SUBSCRIBEs apart by endpoint; a cell by shape. The
+        // scheduler's names a framework (`subscribe.framework_info`, which its validation
+        // requires); the operator's is the bare call.
+        if call_type == "SUBSCRIBE"
+            && !has_framework
+            && value.pointer("/subscribe/framework_info").is_none()
+        {
+            return self.operator_subscribe(ctx).await;
+        }
         let scheduler = specs.iter().any(|s| s.api == Api::Scheduler)
             && (has_framework || scheduler_only(&call_type) || call_type == "SUBSCRIBE");
         if scheduler {
@@ -229,19 +278,25 @@ impl Engine {
         let url = self.http_url(&req.target, ctx).await?;
         let mut headers = req.headers.clone();
         let body = match &req.body {
-            Some(code) => {
-                let value = self.jq_one(code, Value::Null, at, ctx).await?;
+            Some(HttpBody::Json(code)) => {
                 if !headers
                     .iter()
                     .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
                 {
                     headers.extend(json_headers());
                 }
-                Some(match value {
-                    Value::String(s) => s.into_bytes(),
-                    other => serde_json::to_vec(&other).unwrap_or_default(),
-                })
+                // JSON goes as written; a jq program (with `$vars`) as the JSON of its value.
+                if serde_json::from_str::<serde::de::IgnoredAny>(code).is_ok() {
+                    Some(code.clone().into_bytes())
+                } else {
+                    let value = self.jq_one(code, Value::Null, at, ctx).await?;
+                    Some(match value {
+                        Value::String(s) => s.into_bytes(),
+                        other => serde_json::to_vec(&other).unwrap_or_default(),
+                    })
+                }
             }
+            Some(HttpBody::Text(text)) => Some(text.clone().into_bytes()),
             None => None,
         };
         let reply = self
@@ -305,5 +360,16 @@ impl Engine {
         let mut outcome = Outcome::shown(value, Some("GET_AGENTS".into()));
         outcome.bundle = Some(bundle);
         Ok(outcome)
+    }
+}
+
+/// `200 OK`, `202 Accepted`: a status and its reason phrase.
+fn status_line(status: u16) -> String {
+    match http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
     }
 }

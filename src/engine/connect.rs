@@ -6,7 +6,7 @@ use crate::engine::embedded::Embedded;
 use crate::engine::errors::Kind;
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::CellError;
-use crate::mesos::leader::{LeaderWatch, ZkUrl};
+use crate::mesos::leader::{parse_zk, LeaderWatch, ZkUrl};
 use crate::mesos::{Client, MesosError};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,9 @@ pub struct Connection {
     want_embedded: bool,
     agent: Option<String>,
     embedded: Option<Embedded>,
+    /// `%replay`: the cassette's master. Whatever would need the network to find a master
+    /// (the embedded cluster, ZooKeeper, `MESOS_MASTER`) gives this one instead.
+    pinned: Option<String>,
 }
 
 /// Normalizes `host:port`, `http://host:port/`, `https://...` to a base URL without a
@@ -60,6 +63,12 @@ impl Connection {
         self.leader = None;
         self.zk = None;
         let spec = spec.trim();
+        if let Some(pinned) = self.pinned.clone() {
+            if spec == "embedded" || spec.starts_with("zk://") {
+                self.remember(&pinned);
+                return Ok(());
+            }
+        }
         if spec == "embedded" {
             self.master = self.embedded.as_ref().map(|e| e.master_url());
             self.want_embedded = true;
@@ -67,7 +76,7 @@ impl Connection {
         }
         self.want_embedded = false;
         if spec.starts_with("zk://") {
-            self.zk = Some(ZkUrl::parse(spec).map_err(|e| mesos_error(&e))?);
+            self.zk = Some(parse_zk(spec).map_err(|e| mesos_error(&e))?);
             self.master = None;
             return Ok(());
         }
@@ -87,6 +96,19 @@ impl Connection {
         self.master = Some(url.to_string());
         if let Ok(mut h) = self.master_handle.lock() {
             *h = url.to_string();
+        }
+    }
+
+    /// `%replay PATH` pins the cassette's master; `%replay off` (None) unpins it.
+    pub fn pin(&mut self, master: Option<String>) {
+        self.agent = None;
+        self.leader = None;
+        self.zk = None;
+        self.want_embedded = false;
+        self.master = None;
+        self.pinned = master.clone();
+        if let Some(m) = master {
+            self.remember(&m);
         }
     }
 
@@ -113,11 +135,16 @@ impl Connection {
             self.master = Some(url.clone());
             return Ok(url);
         }
+        if let Some(pinned) = &self.pinned {
+            let url = self.master.clone().unwrap_or_else(|| pinned.clone());
+            self.remember(&url);
+            return Ok(url);
+        }
         if self.zk.is_none() && self.master.is_none() && !self.want_embedded {
             if let Ok(env) = std::env::var("MESOS_MASTER") {
                 let env = env.trim().to_string();
                 if env.starts_with("zk://") {
-                    self.zk = Some(ZkUrl::parse(&env).map_err(|e| mesos_error(&e))?);
+                    self.zk = Some(parse_zk(&env).map_err(|e| mesos_error(&e))?);
                 } else if !env.is_empty() {
                     let url = base_url(&env)?;
                     publisher.stream(

@@ -5,11 +5,14 @@ use crate::cluster::{self, Cluster, ClusterConfig};
 use std::time::Duration;
 
 /// The embedded cluster's shape: two agents (so a tour has an offer left after the first
-/// launch), a short heartbeat (so a lost stream is noticed within seconds), a fixed seed
-/// (so ids repeat run to run).
+/// launch) with hostnames of their own, `agent1` and `agent2` (Mesos's agent `--hostname`:
+/// each is then a machine of its own, so one can go into maintenance while the other
+/// runs), a short heartbeat (so a lost stream is noticed within seconds), a fixed seed (so
+/// ids repeat run to run).
 pub fn default_config() -> ClusterConfig {
     ClusterConfig {
         agents: 2,
+        agent_hostnames: vec!["agent1".into(), "agent2".into()],
         heartbeat_interval: Duration::from_secs(2),
         seed: Some(2016),
         kill_grace: Duration::from_secs(2),

@@ -41,7 +41,9 @@ impl Kind {
     }
 }
 
-pub const MAGICS: &[&str] = &["help", "vars", "timeout", "master", "agent", "ack", "auth"];
+pub const MAGICS: &[&str] = &[
+    "help", "vars", "timeout", "master", "agent", "ack", "auth", "http", "record", "replay",
+];
 
 pub fn interrupted() -> CellError {
     CellError::new(Kind::Interrupted.name(), "interrupted by the user")
@@ -69,27 +71,11 @@ pub fn locate(mut e: CellError, stmt: &Statement) -> CellError {
 pub fn close_matches<'a>(name: &str, candidates: &[&'a str], max: usize) -> Vec<&'a str> {
     let mut scored: Vec<(usize, &str)> = candidates
         .iter()
-        .map(|c| (strsim_distance(name, c), *c))
+        .map(|c| (strsim::levenshtein(name, c), *c))
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .collect();
     scored.sort();
     scored.into_iter().take(max).map(|(_, c)| c).collect()
-}
-
-fn strsim_distance(a: &str, b: &str) -> usize {
-    // Magics are few and short: a plain edit distance on bytes is enough.
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn did_you_mean(matches: &[&str], prefix: &str) -> String {

@@ -9,84 +9,44 @@ use crate::display::table::{tables_bundle, Cell, Table};
 use crate::display::{self, Bundle, Format};
 use crate::engine::connect::{agent_url, mesos_error, scheme_of};
 use crate::engine::errors::{self, Kind};
+use crate::engine::failover::{align_framework_ids, ended_error};
+use crate::engine::launch_resources;
 use crate::engine::session::{referenced_names, Variables};
 use crate::engine::{show_duration, Engine, Outcome};
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::{CellError, ExecuteContext};
-use crate::mesos::scheduler::{Session, State};
+use crate::mesos::scheduler::{call_type, Session, State};
+use crate::mesos::v1::command::{CommandUri, Environment};
+use crate::mesos::v1::container::DockerNetwork;
+use crate::mesos::v1::ids::id_text;
+use crate::mesos::v1::message::read_lenient;
+use crate::mesos::v1::scheduler::{Accept, Call as SchedulerCall, CallType};
+use crate::mesos::v1::{
+    to_sparse_value, CommandInfo, ContainerInfo, DockerInfo, Filters, Offer, OfferOperation,
+    Ranges, Resource, Resources, TaskId, TaskInfo, TaskState, TaskStatus,
+};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const TERMINAL: &[&str] = &[
-    "TASK_FINISHED",
-    "TASK_FAILED",
-    "TASK_KILLED",
-    "TASK_ERROR",
-    "TASK_LOST",
-    "TASK_DROPPED",
-    "TASK_GONE",
-    "TASK_GONE_BY_OPERATOR",
-];
+/// The least time between two redraws of `TASKS watch` (the operator view's too).
+const LIVE_INTERVAL: std::time::Duration = crate::engine::operator::VIEW_INTERVAL;
+
+/// LOGS looks at an empty file this many times, this far apart, before saying it is empty.
+const LOGS_LOOKS: u32 = 30;
+const LOGS_PAUSE: Duration = Duration::from_millis(100);
 
 fn invalid(msg: impl Into<String>) -> CellError {
     CellError::new(Kind::InvalidCall.name(), msg)
 }
 
-fn id_of(v: &Value) -> Option<&str> {
-    v.get("value")
-        .and_then(Value::as_str)
-        .or_else(|| v.as_str())
-}
-
-/// The sum of a scalar resource in an offer's resources.
-fn scalar(offer: &Value, name: &str) -> f64 {
-    offer
-        .get("resources")
-        .and_then(Value::as_array)
-        .map(|rs| {
-            rs.iter()
-                .filter(|r| r.get("name").and_then(Value::as_str) == Some(name))
-                .filter_map(|r| r.pointer("/scalar/value").and_then(Value::as_f64))
-                .sum()
-        })
-        .unwrap_or(0.0)
-}
-
-/// The ports an offer has, in order.
-fn offer_ports(offer: &Value) -> Vec<u64> {
-    let mut out = Vec::new();
-    for r in offer
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if r.get("name").and_then(Value::as_str) != Some("ports") {
-            continue;
-        }
-        for range in r
-            .pointer("/ranges/range")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let (Some(b), Some(e)) = (
-                range.get("begin").and_then(Value::as_u64),
-                range.get("end").and_then(Value::as_u64),
-            ) else {
-                continue;
-            };
-            for p in b..=e.min(b + 1000) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn scalar_resource(name: &str, value: f64) -> Value {
-    json!({"name": name, "type": "SCALAR", "scalar": {"value": value}})
+/// The ports an offer has, in order (at most `limit`).
+fn offer_ports(resources: &Resources, limit: usize) -> Vec<u64> {
+    resources
+        .ports()
+        .map(|p| p.numbers(limit))
+        .unwrap_or_default()
 }
 
 /// `$tasks` rows with the state tone, for TASKS and LAUNCH wait.
@@ -154,10 +114,7 @@ impl Engine {
     fn session(&self) -> Result<&Session, CellError> {
         match &self.session {
             Some(s) if s.is_active() => Ok(s),
-            Some(s) => Err(invalid(format!(
-                "the framework session ended ({}); SUBSCRIBE again",
-                s.state().ended.unwrap_or_else(|| "closed".into())
-            ))),
+            Some(s) => Err(ended_error(s)),
             None => Err(invalid(
                 "no framework is subscribed: run SUBSCRIBE name=... user=... first",
             )),
@@ -170,9 +127,7 @@ impl Engine {
         let Some(session) = &self.session else { return };
         // Notices are taken only where they can be shown, so none is lost to a refresh.
         if let Some(p) = publisher {
-            for n in session.take_notices() {
-                p.stream("stderr", &format!("{n}\n"));
-            }
+            self.show_notices(p);
         }
         // Copied only when the session changed, and only what the variables show (not the
         // whole session state): a WAIT during a flood of updates syncs on every wake-up.
@@ -207,54 +162,99 @@ impl Engine {
         session.with_state(|s| set_session_vars(vars, s, |name| names.contains(&name)));
     }
 
-    /// `SUBSCRIBE ...` by name, or its JSON body.
+    /// `SUBSCRIBE ...` by name, or its JSON body. The running session is replaced only when
+    /// the new one is subscribed: a refused SUBSCRIBE leaves it as it was.
     pub(crate) async fn subscribe(
         &mut self,
         mut body: Value,
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
-        if let Some(old) = self.session.take() {
-            old.end("replaced by a new SUBSCRIBE");
-        }
         if let Some(Value::Object(info)) = body.pointer_mut("/subscribe/framework_info") {
             info.entry("user")
                 .or_insert_with(|| json!(std::env::var("USER").unwrap_or_else(|_| "root".into())));
             info.entry("name").or_insert_with(|| json!("mesos-kernel"));
+            // `roles` is read only with MULTI_ROLE: giving roles asks for it.
+            if info
+                .get("roles")
+                .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
+            {
+                let caps = info.entry("capabilities").or_insert_with(|| json!([]));
+                if let Some(list) = caps.as_array_mut() {
+                    if !list.iter().any(|c| c["type"] == "MULTI_ROLE") {
+                        list.push(json!({"type": "MULTI_ROLE"}));
+                    }
+                }
+            }
         }
+        let requested = align_framework_ids(&mut body);
         let master = self.master_base(ctx).await?;
         let handle = self.conn.master_handle();
-        let session = Session::subscribe(&self.client, handle, body, self.timeout, &ctx.cancel)
-            .await
-            .map_err(|e| mesos_error(&e))?;
-        if self.manual_ack {
-            session.with_state(|s| s.manual_ack = true);
+        // Re-subscribing the running session's own framework: the master fails the old
+        // stream over to the new one, which is this kernel, not another client.
+        let same = self.session.as_ref().filter(|old| {
+            old.is_active()
+                && requested.is_some()
+                && old.state().framework_id.map(|f| f.value) == requested
+        });
+        if let Some(old) = same {
+            old.expect_failover(true);
+        }
+        let subscribed = Session::subscribe(
+            &self.client,
+            handle,
+            body,
+            self.manual_ack,
+            self.timeout,
+            &ctx.cancel,
+        )
+        .await;
+        let session = match subscribed {
+            Ok(session) => session,
+            Err(e) => {
+                if let Some(old) = &self.session {
+                    old.expect_failover(false);
+                }
+                return Err(mesos_error(&e));
+            }
+        };
+        if requested.is_some() {
+            self.name_reconciled_tasks(&session, &master, ctx).await;
+        }
+        if let Some(old) = self.session.take() {
+            old.end("replaced by a new SUBSCRIBE");
         }
         let s = session.state();
         self.session = Some(session);
         set_session_vars(&mut self.vars, &s, |_| true);
         let fid = s.framework_id.clone().unwrap_or_default();
-        let summary = json!({
-            "framework_id": {"value": fid},
+        let mut summary = json!({
+            "framework_id": to_sparse_value(&fid),
             "stream_id": s.stream_id,
             "heartbeat_interval_seconds": s.heartbeat_interval,
             "master": master,
-            "master_info": s.master_info,
+            "master_info": s.master_info.as_ref().map(to_sparse_value),
         });
-        let table = Table::key_values(
-            "subscribed",
-            vec![
-                ("framework id".into(), Cell::new(fid)),
-                (
-                    "stream id".into(),
-                    Cell::new(s.stream_id.clone().unwrap_or_default()),
-                ),
-                (
-                    "heartbeat interval".into(),
-                    Cell::new(format!("{} s", s.heartbeat_interval)),
-                ),
-                ("master".into(), Cell::new(master)),
-            ],
-        );
+        let mut rows = vec![
+            ("framework id".into(), Cell::new(fid.value)),
+            (
+                "stream id".into(),
+                Cell::new(s.stream_id.clone().unwrap_or_default()),
+            ),
+            (
+                "heartbeat interval".into(),
+                Cell::new(format!("{} s", s.heartbeat_interval)),
+            ),
+            ("master".into(), Cell::new(master)),
+        ];
+        if requested.is_some() {
+            // What the implicit reconciliation found: the framework's tasks, now in $tasks.
+            summary["tasks"] = json!(s.tasks.len());
+            rows.push((
+                "tasks (reconciled)".into(),
+                Cell::new(s.tasks.len().to_string()),
+            ));
+        }
+        let table = Table::key_values("subscribed", rows);
         let mut outcome = Outcome::shown(summary, Some("SUBSCRIBE".into()));
         outcome.bundle = Some(tables_bundle(&[table]));
         Ok(outcome)
@@ -267,40 +267,42 @@ impl Engine {
         mut body: Value,
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
-        let kind = body
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if kind == "SUBSCRIBE" {
+        let kind = call_type(&body);
+        if kind == CallType::Subscribe {
             return self.subscribe(body, ctx).await;
         }
         let state = self.session()?.state();
+        // What the call says, where it reads as a call (a malformed one goes to the master
+        // as it is, for the master's own error).
+        let call = read_lenient::<SchedulerCall>(&body);
         // Fill what the session knows, so `KILL task_id=web` and a bare DECLINE just work.
-        match kind.as_str() {
-            "KILL" if body.pointer("/kill/agent_id").is_none() => {
-                let tid = body
-                    .pointer("/kill/task_id/value")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let status = state.tasks.get(&tid).ok_or_else(|| {
-                    invalid(format!(
-                        "no task '{tid}' in $tasks; tasks: {}",
-                        state.task_order.join(", ")
-                    ))
-                })?;
-                if let (Some(agent), Some(Value::Object(kill))) =
-                    (status.get("agent_id").cloned(), body.get_mut("kill"))
-                {
-                    kill.insert("agent_id".into(), agent);
+        match kind {
+            CallType::Kill => {
+                let kill = call.as_ref().and_then(|c| c.kill.as_ref());
+                if let Some(kill) = kill.filter(|k| k.agent_id.is_none()) {
+                    let tid = &kill.task_id.value;
+                    let status = state.task_status(tid).ok_or_else(|| {
+                        invalid(format!(
+                            "no task '{tid}' in $tasks; tasks: {}",
+                            state.task_order.join(", ")
+                        ))
+                    })?;
+                    if let (Some(agent), Some(Value::Object(kill))) =
+                        (status.agent_id, body.get_mut("kill"))
+                    {
+                        kill.insert("agent_id".into(), to_sparse_value(&agent));
+                    }
                 }
             }
-            "DECLINE" if body.pointer("/decline/offer_ids").is_none() => {
+            CallType::Decline
+                if call
+                    .as_ref()
+                    .is_some_and(|c| c.decline.as_ref().is_none_or(|d| d.offer_ids.is_empty())) =>
+            {
                 let ids: Vec<Value> = state
                     .offers
                     .iter()
-                    .filter_map(|o| o.get("id").cloned())
+                    .map(|o| to_sparse_value(&o.message.id))
                     .collect();
                 if ids.is_empty() {
                     return Err(invalid("DECLINE: there are no outstanding offers"));
@@ -309,13 +311,23 @@ impl Engine {
                     d.insert("offer_ids".into(), Value::Array(ids));
                 }
             }
-            "RECONCILE" => {
+            CallType::Reconcile => {
+                // Mesos wants the list, even empty (all of the framework's tasks).
                 if let Some(Value::Object(r)) = body.get_mut("reconcile") {
                     r.entry("tasks").or_insert_with(|| json!([]));
                 }
             }
-            "ACKNOWLEDGE" if body.pointer("/acknowledge/uuid").is_none() => {
-                return self.acknowledge_pending(&body, ctx).await;
+            CallType::Acknowledge
+                if call
+                    .as_ref()
+                    .and_then(|c| c.acknowledge.as_ref())
+                    .is_none_or(|a| a.uuid.is_empty()) =>
+            {
+                let task = call
+                    .and_then(|c| c.acknowledge)
+                    .map(|a| a.task_id.value)
+                    .filter(|t| !t.is_empty());
+                return self.acknowledge_pending(task.as_deref(), ctx).await;
             }
             _ => {}
         }
@@ -325,47 +337,47 @@ impl Engine {
             .await
             .map_err(|e| mesos_error(&e))?;
         // Offers named by ACCEPT or DECLINE are spent.
-        let used: Vec<Value> = ["/accept/offer_ids", "/decline/offer_ids"]
-            .iter()
-            .filter_map(|p| body.pointer(p).and_then(Value::as_array).cloned())
-            .flatten()
-            .collect();
+        let used: Vec<String> = read_lenient::<SchedulerCall>(&body)
+            .map(|c| {
+                let accepted = c.accept.map(|a| a.offer_ids).unwrap_or_default();
+                let declined = c.decline.map(|d| d.offer_ids).unwrap_or_default();
+                accepted
+                    .into_iter()
+                    .chain(declined)
+                    .map(|id| id.value)
+                    .collect()
+            })
+            .unwrap_or_default();
         if !used.is_empty() {
-            session.with_state(|s| {
-                s.offers
-                    .retain(|o| !o.get("id").is_some_and(|id| used.contains(id)))
-            });
+            session.with_state(|s| s.offers.retain(|o| !used.contains(&o.message.id.value)));
         }
-        if kind == "TEARDOWN" {
+        if kind == CallType::Teardown {
             self.session = None;
             self.vars.set("offers", json!([]));
         }
         self.sync_session(None);
         let _ = spec;
+        let name = kind.as_str().to_string();
         let value = if answer.is_null() {
-            json!({"type": kind, "status": "202 Accepted"})
+            json!({"type": name, "status": "202 Accepted"})
         } else {
             answer
         };
-        Ok(Outcome::shown(value, Some(kind)))
+        Ok(Outcome::shown(value, Some(name)))
     }
 
+    /// Acknowledges the updates waiting for a manual ACKNOWLEDGE (of one task, or all).
     async fn acknowledge_pending(
         &mut self,
-        body: &Value,
+        want: Option<&str>,
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
         let session = self.session()?;
         let state = session.state();
-        let want = body
-            .pointer("/acknowledge/task_id/value")
-            .and_then(Value::as_str);
-        let pending: Vec<Value> = state
+        let pending: Vec<TaskStatus> = state
             .unacked
             .iter()
-            .filter(|u| {
-                want.is_none() || u.pointer("/task_id/value").and_then(Value::as_str) == want
-            })
+            .filter(|u| want.is_none_or(|t| u.task_id.value == t))
             .cloned()
             .collect();
         if pending.is_empty() {
@@ -416,12 +428,9 @@ impl Engine {
             "LOGS" => self.logs(&args, ctx).await,
             "ACKNOWLEDGE" if Self::arg(&args, "uuid").is_none() => {
                 // Manual mode: acknowledge what is pending (for one task, or all).
-                let task = Self::arg(&args, "task_id")
-                    .and_then(id_of)
-                    .map(|t| json!({ "value": t }));
-                let body = json!({"type": "ACKNOWLEDGE", "acknowledge": {"task_id": task}});
+                let task = Self::arg(&args, "task_id").and_then(id_text);
                 self.session()?;
-                self.acknowledge_pending(&body, ctx).await
+                self.acknowledge_pending(task, ctx).await
             }
             _ => {
                 let spec = registry::lookup(Api::Scheduler, &name)
@@ -434,7 +443,7 @@ impl Engine {
                         .state()
                         .offers
                         .iter()
-                        .filter_map(|o| o.get("id").cloned())
+                        .map(|o| to_sparse_value(&o.message.id))
                         .collect();
                     if ids.is_empty() {
                         return Err(invalid("DECLINE: there are no outstanding offers"));
@@ -470,9 +479,9 @@ impl Engine {
                 .as_f64()
                 .filter(|f| f.is_finite() && *f >= 0.0)
                 .map(Duration::from_secs_f64)),
-            Some(Value::String(s)) => registry::parse_duration(s).map(Some).ok_or_else(|| {
-                invalid(format!("{key}={s} is not a duration (try 30s, 500ms, 2m)"))
-            }),
+            Some(Value::String(s)) => crate::mesos::v1::parse_duration(s)
+                .map(Some)
+                .map_err(|_| invalid(format!("{key}={s} is not a duration (try 30s, 500ms, 2m)"))),
             Some(other) => Err(invalid(format!("{key}={other} is not a duration"))),
         }
     }
@@ -489,7 +498,7 @@ impl Engine {
         let min = Self::arg(args, "min").and_then(Value::as_u64).unwrap_or(1) as usize;
         let session = self.session()?;
         let mut rx = session.changes();
-        let mut offers = session.state().offers;
+        let mut offers = session.state().offers_json();
         let mut shown = false;
         if let Some(wait) = wait {
             let until = tokio::time::Instant::now() + wait;
@@ -508,7 +517,10 @@ impl Engine {
                 if !changed(&mut rx, until, &ctx.cancel).await? {
                     break;
                 }
-                offers = session.state().offers;
+                if !session.is_active() {
+                    return Err(ended_error(session));
+                }
+                offers = session.state().offers_json();
                 ctx.publisher
                     .update_display(&offers_bundle(&offers, ""), &id);
             }
@@ -540,8 +552,25 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<Outcome, CellError> {
         let valid = [
-            "offer", "name", "task_id", "cmd", "shell", "args", "cpus", "mem", "disk", "ports",
-            "docker", "network", "uris", "env", "wait",
+            "offer",
+            "name",
+            "task_id",
+            "cmd",
+            "shell",
+            "args",
+            "cpus",
+            "mem",
+            "disk",
+            "ports",
+            "docker",
+            "network",
+            "uris",
+            "env",
+            "wait",
+            "role",
+            "volume",
+            "path",
+            "volume_size",
         ];
         Self::check_keys("LAUNCH", args, &valid)?;
         let name = Self::arg(args, "name")
@@ -601,39 +630,77 @@ impl Engine {
                 "LAUNCH needs cmd= (a command), args= (an argv) or docker= (an image)",
             ));
         }
-        let wait = match Self::arg(args, "wait").and_then(Value::as_str) {
-            None => None,
-            Some(w) => {
-                let state = if w.starts_with("TASK_") {
-                    w.to_string()
-                } else {
-                    format!("TASK_{}", w.to_ascii_uppercase())
-                };
-                Some(state)
-            }
-        };
+        let wait = Self::arg(args, "wait")
+            .and_then(Value::as_str)
+            .map(|w| TaskState::from_loose(&w.to_ascii_uppercase()));
 
+        let role = Self::arg(args, "role")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let want_volume = match Self::arg(args, "volume") {
+            None => None,
+            Some(Value::String(id)) => Some(launch_resources::WantedVolume {
+                id: id.clone(),
+                path: Self::arg(args, "path")
+                    .and_then(Value::as_str)
+                    .unwrap_or(id)
+                    .to_string(),
+                size: num("volume_size", 0.0).map(|v| (v > 0.0).then_some(v))?,
+            }),
+            Some(other) => return Err(invalid(format!("volume={other}: give the volume's id"))),
+        };
         let session = self.session()?;
         let state = session.state();
-        let fits = |o: &Value| {
-            scalar(o, "cpus") + 1e-9 >= cpus
-                && scalar(o, "mem") + 1e-9 >= mem
-                && scalar(o, "disk") + 1e-9 >= disk
-                && offer_ports(o).len() >= ports_wanted.len()
+        // What the task takes of an offer: its volume (the offer's, or one to create), then
+        // cpus, mem and disk as pieces of the offer's resources, reserved ones first.
+        let pick = |offer: &Offer| -> Option<(Vec<Resource>, Option<Resource>)> {
+            if let Some(r) = &role {
+                if offer
+                    .allocation_info
+                    .as_ref()
+                    .and_then(|a| a.role.as_deref())
+                    != Some(r)
+                {
+                    return None;
+                }
+            }
+            let mut pool = offer.resources.clone();
+            let mut taken = Vec::new();
+            let mut create = None;
+            if let Some(w) = &want_volume {
+                let (v, made) = launch_resources::volume(offer, w)?;
+                if let Some(m) = &made {
+                    let mut base = m.clone();
+                    base.disk = None;
+                    pool = launch_resources::without(&pool, &[base]);
+                }
+                create = made;
+                taken.push(v);
+            }
+            for (name, amount) in [("cpus", cpus), ("mem", mem), ("disk", disk)] {
+                if amount > 0.0 {
+                    taken.extend(launch_resources::take(&pool, name, amount)?);
+                }
+            }
+            let have = Resources::from_resources(offer.resources.clone());
+            (offer_ports(&have, ports_wanted.len()).len() >= ports_wanted.len())
+                .then_some((taken, create))
         };
-        let offer = match Self::arg(args, "offer") {
-            Some(o) if o.is_object() => o.clone(),
+        let wanted = |offer: &Offer| pick(offer).is_some();
+        let offer: Offer = match Self::arg(args, "offer") {
+            Some(o) if o.is_object() => read_lenient(o)
+                .ok_or_else(|| invalid(format!("offer={o} does not read as an offer")))?,
             Some(other) => return Err(invalid(format!("offer= must be an offer object (such as $offers[0]), not {other}"))),
-            None => state.offers.iter().find(|o| fits(o)).cloned().ok_or_else(|| {
+            None => state.offers.iter().map(|o| &o.message).find(|o| wanted(o)).cloned().ok_or_else(|| {
                 invalid(if state.offers.is_empty() {
                     "LAUNCH: there are no outstanding offers (OFFERS wait=30s waits for some)".to_string()
                 } else {
-                    format!("LAUNCH: no outstanding offer has cpus {cpus}, mem {mem}, disk {disk}; OFFERS shows what there is")
+                    format!("LAUNCH: no outstanding offer has cpus {cpus}, mem {mem}, disk {disk}{}; OFFERS shows what there is", want_volume.as_ref().map(|v| format!(", volume '{}'", v.id)).unwrap_or_default())
                 })
             })?,
         };
         let task_id = match Self::arg(args, "task_id") {
-            Some(v) => id_of(v)
+            Some(v) => id_text(v)
                 .map(str::to_string)
                 .ok_or_else(|| invalid("task_id= must be a string"))?,
             None => {
@@ -651,28 +718,38 @@ impl Engine {
                 }
             }
         };
-        let mut resources = vec![scalar_resource("cpus", cpus), scalar_resource("mem", mem)];
-        if disk > 0.0 {
-            resources.push(scalar_resource("disk", disk));
-        }
+        let (mut resources, create) = pick(&offer).ok_or_else(|| {
+            invalid(format!(
+                "LAUNCH: the offer has not cpus {cpus}, mem {mem}, disk {disk}{} for the task",
+                want_volume
+                    .as_ref()
+                    .map(|v| format!(" and volume '{}'", v.id))
+                    .unwrap_or_default()
+            ))
+        })?;
         let mut chosen_ports: Vec<u64> = Vec::new();
         if !ports_wanted.is_empty() {
-            let available = offer_ports(&offer);
-            let chosen: Vec<u64> = if ports_wanted.iter().all(|p| *p == 0) {
-                available.iter().take(ports_wanted.len()).copied().collect()
+            chosen_ports = if ports_wanted.iter().all(|p| *p == 0) {
+                let have = Resources::from_resources(offer.resources.clone());
+                offer_ports(&have, ports_wanted.len())
             } else {
                 ports_wanted.clone()
             };
-            chosen_ports = chosen.clone();
-            let ranges: Vec<Value> = chosen
-                .iter()
-                .map(|p| json!({"begin": p, "end": p}))
-                .collect();
-            resources.push(json!({"name": "ports", "type": "RANGES", "ranges": {"range": ranges}}));
+            // One range per port, in the order asked for.
+            let ranges = Ranges {
+                range: chosen_ports
+                    .iter()
+                    .map(|p| crate::mesos::v1::Range::new(*p, *p))
+                    .collect(),
+                ..Default::default()
+            };
+            resources.push(Resource::ranges("ports", ranges));
         }
-        let mut command = Map::new();
-        if let Some(cmd) = &cmd {
-            command.insert("value".into(), json!(cmd));
+        // Every resource carries the offer's allocation (a MULTI_ROLE framework must say it).
+        for r in &mut resources {
+            if r.allocation_info.is_none() {
+                r.allocation_info = offer.allocation_info.clone();
+            }
         }
         let shell = Self::arg(args, "shell")
             .and_then(Value::as_bool)
@@ -682,89 +759,119 @@ impl Engine {
                 "args= runs without a shell; give the command line as cmd= for shell=true",
             ));
         }
-        command.insert("shell".into(), json!(shell));
-        if let Some(list) = &argv {
-            command.insert("arguments".into(), json!(list));
-        }
+        let mut command = CommandInfo {
+            value: cmd.clone(),
+            shell: Some(shell),
+            arguments: argv.clone().unwrap_or_default(),
+            ..Default::default()
+        };
         if let Some(u) = Self::arg(args, "uris") {
-            let list: Vec<Value> = match u {
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| {
-                        if i.is_string() {
-                            json!({"value": i})
-                        } else {
-                            i.clone()
-                        }
-                    })
-                    .collect(),
-                Value::String(s) => vec![json!({"value": s})],
+            let one = |i: &Value| match i {
+                Value::String(s) => Ok(CommandUri::new(s.as_str())),
+                other => CommandUri::deserialize(other)
+                    .map_err(|e| invalid(format!("uris: {other} is not a URI: {e}"))),
+            };
+            command.uris = match u {
+                Value::Array(items) => items.iter().map(one).collect::<Result<_, _>>()?,
+                Value::String(_) => vec![one(u)?],
                 other => {
                     return Err(invalid(format!(
                         "uris={other}: give a URI or a list of them"
                     )))
                 }
             };
-            command.insert("uris".into(), Value::Array(list));
         }
         // As Marathon does, the chosen ports reach the command as PORT and PORT0, PORT1 ...
-        let mut variables: Vec<Value> = Vec::new();
+        let mut variables: Vec<(String, String)> = Vec::new();
         for (i, p) in chosen_ports.iter().enumerate() {
             if i == 0 {
-                variables.push(json!({"name": "PORT", "value": p.to_string()}));
+                variables.push(("PORT".into(), p.to_string()));
             }
-            variables.push(json!({"name": format!("PORT{i}"), "value": p.to_string()}));
+            variables.push((format!("PORT{i}"), p.to_string()));
         }
         if let Some(env) = Self::arg(args, "env") {
             let vars = env
                 .as_object()
                 .ok_or_else(|| invalid("env= must be an object such as {\"A\": \"1\"}"))?;
             variables.extend(vars.iter().map(|(k, v)| {
-                json!({"name": k, "value": v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())})
+                (
+                    k.clone(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
             }));
         }
         if !variables.is_empty() {
-            command.insert("environment".into(), json!({ "variables": variables }));
+            command.environment = Some(Environment::from_pairs(variables));
         }
-        let mut task = json!({
-            "name": name,
-            "task_id": {"value": task_id},
-            "agent_id": offer.get("agent_id").cloned().unwrap_or(Value::Null),
-            "resources": resources,
-            "command": command,
-        });
+        let mut info = TaskInfo {
+            name: name.clone(),
+            task_id: TaskId::new(task_id.as_str()),
+            agent_id: offer.agent_id.clone(),
+            resources,
+            command: Some(command),
+            ..Default::default()
+        };
         if let Some(image) = &docker {
             let network = Self::arg(args, "network")
                 .and_then(Value::as_str)
                 .unwrap_or("HOST")
                 .to_ascii_uppercase();
-            task["container"] =
-                json!({"type": "DOCKER", "docker": {"image": image, "network": network}});
+            info.container = Some(ContainerInfo::docker(DockerInfo {
+                network: Some(DockerNetwork::from_name(&network)),
+                ..DockerInfo::new(image.as_str())
+            }));
         }
-        let body = json!({
-            "type": "ACCEPT",
-            "accept": {
-                "offer_ids": [offer.get("id").cloned().unwrap_or(Value::Null)],
-                "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task.clone()]}}],
-                "filters": {"refuse_seconds": 5},
-            }
-        });
+        let accept = SchedulerCall {
+            accept: Some(Accept {
+                offer_ids: vec![offer.id.clone()],
+                operations: create
+                    .into_iter()
+                    .map(OfferOperation::create)
+                    .chain([OfferOperation::launch(vec![info.clone()])])
+                    .collect(),
+                filters: Some(Filters::refuse(5.0)),
+                ..Default::default()
+            }),
+            ..SchedulerCall::new(CallType::Accept)
+        };
+        let task = to_sparse_value(&info);
+        let body = to_sparse_value(&accept);
         ctx.publisher.display(
             &Bundle::json(&body).with_meta("mesos-kernel", json!({"sent": "ACCEPT"})),
             None,
         );
         // The task is STAGING from the moment it is sent, as the master sees it.
-        let placeholder = json!({
-            "task_id": {"value": task_id}, "name": name, "state": "TASK_STAGING",
-            "agent_id": task["agent_id"], "message": "sent to the master",
+        let mut placeholder = to_sparse_value(&TaskStatus {
+            agent_id: Some(offer.agent_id.clone()),
+            message: Some("sent to the master".into()),
+            ..TaskStatus::new(task_id.as_str(), TaskState::Staging)
         });
-        session.with_state(|s| {
-            if !s.tasks.contains_key(&task_id) {
+        placeholder["name"] = json!(name);
+        let before = session.with_state(|s| {
+            let new = !s.tasks.contains_key(&task_id);
+            if new {
                 s.task_order.push(task_id.clone());
             }
-            s.tasks.insert(task_id.clone(), placeholder);
+            (new, s.tasks.insert(task_id.clone(), placeholder))
         });
-        self.scheduler_call(None, body, ctx).await?;
+        if let Err(e) = self.scheduler_call(None, body, ctx).await {
+            // Nothing was launched: the task is as it was before the LAUNCH.
+            if let (Ok(session), Some((new, old))) = (self.session(), before) {
+                session.with_state(|s| match old {
+                    Some(old) => {
+                        s.tasks.insert(task_id.clone(), old);
+                    }
+                    None if new => {
+                        s.tasks.remove(&task_id);
+                        s.task_order.retain(|t| *t != task_id);
+                    }
+                    None => {}
+                });
+            }
+            return Err(e);
+        }
         let Some(want) = wait else {
             self.sync_session(None);
             return Ok(Outcome::shown(task, None));
@@ -780,7 +887,7 @@ impl Engine {
     async fn wait_for_task(
         &mut self,
         task_id: &str,
-        want: &str,
+        want: &TaskState,
         ctx: &ExecuteContext,
     ) -> Result<Value, CellError> {
         let session = self.session()?;
@@ -792,13 +899,14 @@ impl Engine {
         ctx.publisher
             .display(&tasks_bundle(std::slice::from_ref(&status)), Some(&id));
         loop {
-            let state = status.get("state").and_then(Value::as_str).unwrap_or("");
-            if state == want || (want == "TASK_RUNNING" && state == "TASK_FINISHED") {
+            let typed = read_lenient::<TaskStatus>(&status);
+            let state = typed.as_ref().map(|t| t.state.clone()).unwrap_or_default();
+            if state == *want || (*want == TaskState::Running && state == TaskState::Finished) {
                 break;
             }
-            if TERMINAL.contains(&state) {
+            if state.is_terminal() {
                 self.sync_session(None);
-                let msg = status.get("message").and_then(Value::as_str).unwrap_or("");
+                let msg = typed.and_then(|t| t.message).unwrap_or_default();
                 return Err(CellError::new(
                     "TaskFailed",
                     format!(
@@ -817,6 +925,9 @@ impl Engine {
                     Kind::Timeout.name(),
                     format!("task {task_id} is still {state}, not {want}"),
                 ));
+            }
+            if !session.is_active() {
+                return Err(ended_error(session));
             }
             let next = current(session);
             if next != status {
@@ -852,19 +963,29 @@ impl Engine {
             let id = display_id();
             ctx.publisher.display(&tasks_bundle(&tasks), Some(&id));
             let publisher = ctx.publisher.clone();
+            // Paced as the operator view is: after a change, the rest of the interval takes
+            // in whatever else arrives, then the tasks are drawn as they are then (a flood
+            // costs ten redraws a second, and the last state is always drawn).
             tokio::spawn(async move {
                 let mut last = tasks;
+                let mut drawn_at = tokio::time::Instant::now();
                 loop {
                     tokio::select! {
                         r = rx.changed() => if r.is_err() { return },
                         _ = stop.cancelled() => return,
                     }
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(drawn_at + LIVE_INTERVAL) => {}
+                        _ = stop.cancelled() => return,
+                    }
+                    rx.borrow_and_update();
                     let now = shared
                         .lock()
                         .map(|s| s.tasks_in_order())
                         .unwrap_or_default();
                     if now != last {
                         publisher.update_display(&tasks_bundle(&now), &id);
+                        drawn_at = tokio::time::Instant::now();
                         last = now;
                     }
                 }
@@ -917,7 +1038,7 @@ impl Engine {
             outcome_shows = false;
             let until = tokio::time::Instant::now() + follow;
             let mut rx = session.changes();
-            while changed(&mut rx, until, &ctx.cancel).await? {
+            while changed(&mut rx, until, &ctx.cancel).await? && session.is_active() {
                 let now = pick(&session.state());
                 if now != events {
                     events = now;
@@ -941,7 +1062,7 @@ impl Engine {
     ) -> Result<Outcome, CellError> {
         Self::check_keys("LOGS", args, &["task", "file", "tail", "follow"])?;
         let task = Self::arg(args, "task")
-            .and_then(id_of)
+            .and_then(id_text)
             .ok_or_else(|| invalid("LOGS needs task=ID"))?
             .to_string();
         let file = Self::arg(args, "file")
@@ -954,17 +1075,13 @@ impl Engine {
         let follow = Self::duration_arg(args, "follow")?;
         let session = self.session()?;
         let state = session.state();
-        let status = state.tasks.get(&task).ok_or_else(|| {
+        let status = state.task_status(&task).ok_or_else(|| {
             invalid(format!(
                 "no task '{task}' in $tasks; tasks: {}",
                 state.task_order.join(", ")
             ))
         })?;
-        let agent_id = status
-            .pointer("/agent_id/value")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let agent_id = status.agent_id.map(|a| a.value).unwrap_or_default();
         let master = self.master_base(ctx).await?;
         let mstate = self
             .client
@@ -1008,6 +1125,42 @@ impl Engine {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
+        // A task that just started may not have written yet: look again a few times
+        // (bounded by a count, not a clock, so a replay asks as often as the recording).
+        let live = !status.state.is_terminal();
+        let mut looks = 0;
+        while text.is_empty() && follow.is_none() && live && looks < LOGS_LOOKS {
+            looks += 1;
+            tokio::select! {
+                _ = tokio::time::sleep(LOGS_PAUSE) => {}
+                _ = ctx.cancel.cancelled() => return Err(errors::interrupted()),
+            }
+            let again = self
+                .client
+                .get_json(&read(0), self.timeout, &ctx.cancel)
+                .await
+                .map_err(|e| mesos_error(&e))?;
+            text = again
+                .get("data")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+        }
+        if text.is_empty() && follow.is_none() {
+            let waited = if looks > 0 {
+                format!(" after {}", show_duration(LOGS_PAUSE * looks))
+            } else {
+                String::new()
+            };
+            let note = format!("{task}'s {file} is empty{waited}");
+            ctx.publisher.display(
+                &Bundle::text(format!("({note})")).with(
+                    "text/html",
+                    format!("<p><em>{}</em></p>", display::table::escape_html(&note)),
+                ),
+                None,
+            );
+        }
         let mut offset = text.len() as i64;
         let shown = match tail {
             Some(n) => {
@@ -1082,7 +1235,7 @@ fn find_sandbox(agent_state: &Value, task: &str) -> Option<String> {
     None
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -1098,19 +1251,15 @@ fn urlencode(s: &str) -> String {
 /// The session's variables (`$framework_id`, `$offers`, `$tasks`, ...) from its state.
 fn set_session_vars(vars: &mut Variables, s: &State, wanted: impl Fn(&str) -> bool) {
     if wanted("framework_id") {
-        let fid = s
-            .framework_id
-            .as_ref()
-            .map(|f| json!({ "value": f }))
-            .unwrap_or(Value::Null);
-        vars.set("framework_id", fid);
+        let fid = s.framework_id.as_ref().map(to_sparse_value);
+        vars.set("framework_id", fid.unwrap_or(Value::Null));
     }
     if wanted("stream_id") {
         let sid = s.stream_id.clone().map(Value::String);
         vars.set("stream_id", sid.unwrap_or(Value::Null));
     }
     if wanted("offers") {
-        vars.set("offers", Value::Array(s.offers.clone()));
+        vars.set("offers", Value::Array(s.offers_json()));
     }
     if wanted("tasks") {
         vars.set("tasks", Value::Array(s.tasks_in_order()));

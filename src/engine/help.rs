@@ -26,6 +26,9 @@ Magics:
   %help [NAME]                  this page, or the page of a statement or call
   %vars                         the session's variables
   %timeout [DURATION]           the time limit of calls and waits (30s by default)
+  %http on|off|log              every HTTP exchange under the cell that made it, with a curl line
+  %record PATH | off            write every exchange and stream record to a cassette (JSON Lines)
+  %replay PATH [speed=N] | off  answer every request from a cassette, with no master at all
 ";
 
 /// Every name Tab and %help know: Mesos calls and the language's own statements.

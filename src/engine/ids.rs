@@ -22,11 +22,7 @@ fn add(set: &mut BTreeSet<String>, v: Option<&str>) {
     }
 }
 
-fn id_value(v: &Value) -> Option<&str> {
-    v.get("value")
-        .and_then(Value::as_str)
-        .or_else(|| v.as_str())
-}
+use crate::mesos::v1::ids::id_text as id_value;
 
 impl LiveIds {
     /// Takes the ids a result carries, in the v1 and legacy shapes (bounded walk).

@@ -9,7 +9,13 @@
 //! a variable again only after it was reassigned: a filter over a large `$state` pays for
 //! the transfer once.
 //!
-//! Frames on the pipes are a 4-byte little-endian length and a JSON document.
+//! Frames on the pipes are a 4-byte little-endian length and a body: for a request, a
+//! 4-byte little-endian length, the `Header` as JSON, then the values' JSON (see `Header`);
+//! for a reply, a JSON document.
+//!
+//! The worker ends with its kernel on every Unix: when its stdin closes, even in the middle
+//! of an evaluation. Linux adds a parent-death signal and the memory limit (RLIMIT_AS);
+//! macOS has no enforced address-space limit, so there the worker runs without one.
 
 use crate::engine::jq::{self, JqError};
 use crate::engine::session::Variables;
@@ -498,11 +504,18 @@ async fn read_frame_async(r: &mut BufReader<ChildStdout>) -> std::io::Result<Vec
 pub fn serve() -> Result<(), String> {
     limit_memory(memory_mb_from_env())?;
     die_with_the_kernel()?;
+    // Requests are read on a thread of their own, so that the end of stdin is seen even
+    // while the jq thread is busy in a filter that never ends (see `read_requests`).
+    let (requests, received) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("requests".into())
+        .spawn(move || read_requests(requests))
+        .map_err(|e| format!("cannot start the request reader: {e}"))?;
     // A thread of our own, so the stack overflow handler knows its guard page and says so.
     let worker = std::thread::Builder::new()
         .name("jq".into())
         .stack_size(WORKER_STACK_BYTES)
-        .spawn(serve_loop)
+        .spawn(move || serve_loop(received))
         .map_err(|e| format!("cannot start the jq thread: {e}"))?;
     match worker.join() {
         Ok(r) => r,
@@ -510,29 +523,77 @@ pub fn serve() -> Result<(), String> {
     }
 }
 
-/// A worker busy in an endless filter never reads the closed pipe: without this it would
-/// outlive a kernel that was killed (a restart from the front end) and spin on.
+/// Reads request frames from stdin and hands them to the jq thread. When stdin ends, the
+/// kernel has closed its end of the pipe (it is done with us, or it is gone: the pipe
+/// closes with the process, however it ends): the worker exits at once, even in the middle
+/// of an evaluation that would never end. This is how a worker ends with its kernel on
+/// every Unix; Linux also has the parent-death signal (`die_with_the_kernel`).
+fn read_requests(requests: std::sync::mpsc::SyncSender<Result<Vec<u8>, String>>) {
+    use std::io::Read;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        let mut len = [0u8; 4];
+        match input.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => std::process::exit(0),
+            Err(e) => {
+                let _ = requests.send(Err(e.to_string()));
+                return;
+            }
+        }
+        let len = u32::from_le_bytes(len) as usize;
+        if len > MAX_FRAME {
+            let _ = requests.send(Err("frame too long".into()));
+            return;
+        }
+        let mut body = vec![0u8; len];
+        match input.read_exact(&mut body) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => std::process::exit(0),
+            Err(e) => {
+                let _ = requests.send(Err(e.to_string()));
+                return;
+            }
+        }
+        if requests.send(Ok(body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// A worker busy in an endless filter never reads its closed pipe in the jq thread: on
+/// Linux the kernel's death also kills it with a signal. Elsewhere the request reader's
+/// end of stdin does (see `read_requests`).
 fn die_with_the_kernel() -> Result<(), String> {
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and touches no memory.
-    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
-    if rc != 0 {
-        return Err(format!(
-            "cannot tie the jq worker to the kernel: {}",
-            std::io::Error::last_os_error()
-        ));
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and touches no memory.
+        let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+        if rc != 0 {
+            return Err(format!(
+                "cannot tie the jq worker to the kernel: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
     }
     // The kernel may have died before the line above: then our parent is someone else.
     let expected = std::env::var("MESOS_KERNEL_JQ_PARENT")
         .ok()
-        .and_then(|p| p.parse::<libc::pid_t>().ok());
-    // SAFETY: getppid has no preconditions.
-    let parent = unsafe { libc::getppid() };
+        .and_then(|p| p.parse::<u32>().ok());
     match expected {
-        Some(pid) if pid != parent => Err("the kernel that started this worker is gone".into()),
+        Some(pid) if pid != std::os::unix::process::parent_id() => {
+            Err("the kernel that started this worker is gone".into())
+        }
         _ => Ok(()),
     }
 }
 
+/// The worker's address space is limited on Linux (RLIMIT_AS): a memory bomb fails an
+/// allocation in the worker instead of exhausting the machine. Other systems (macOS) do
+/// not enforce that limit, so there is none: such a filter runs until it is interrupted
+/// or the system stops it, and the kernel's process is unharmed either way.
+#[cfg(target_os = "linux")]
 fn limit_memory(memory_mb: u64) -> Result<(), String> {
     // Address space, not resident memory: the stack above is reserved in it too.
     let bytes = (memory_mb * 1024 * 1024 + WORKER_STACK_BYTES as u64) as libc::rlim_t;
@@ -552,27 +613,20 @@ fn limit_memory(memory_mb: u64) -> Result<(), String> {
     }
 }
 
-fn serve_loop() -> Result<(), String> {
-    use std::io::{Read, Write};
-    let stdin = std::io::stdin();
+#[cfg(not(target_os = "linux"))]
+fn limit_memory(memory_mb: u64) -> Result<(), String> {
+    tracing::debug!("no memory limit of {memory_mb} MiB for the jq worker on this system");
+    Ok(())
+}
+
+fn serve_loop(requests: std::sync::mpsc::Receiver<Result<Vec<u8>, String>>) -> Result<(), String> {
+    use std::io::Write;
     let stdout = std::io::stdout();
-    let mut input = stdin.lock();
     let mut output = stdout.lock();
     let mut held: HashMap<String, (u64, jaq_json::Val)> = HashMap::new();
-    loop {
-        let mut len = [0u8; 4];
-        match input.read_exact(&mut len) {
-            Ok(()) => {}
-            // The kernel closed the pipe: it is done with us.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e.to_string()),
-        }
-        let len = u32::from_le_bytes(len) as usize;
-        if len > MAX_FRAME {
-            return Err("frame too long".into());
-        }
-        let mut body = vec![0u8; len];
-        input.read_exact(&mut body).map_err(|e| e.to_string())?;
+    // The reader stops (and the channel closes) only after an error it sent first.
+    while let Ok(body) = requests.recv() {
+        let body = body?;
         let bytes = match answer(&body, &mut held) {
             Ok(values) => {
                 let values: Vec<jq::Json> = values.iter().map(jq::Json).collect();
@@ -588,6 +642,7 @@ fn serve_loop() -> Result<(), String> {
             .and_then(|()| output.flush())
             .map_err(|e| e.to_string())?;
     }
+    Ok(())
 }
 
 fn malformed(what: impl std::fmt::Display) -> JqError {

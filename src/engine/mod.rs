@@ -1,22 +1,27 @@
 //! The engine: evaluates parsed statements over the session's variables, runs calls, and
 //! turns results into displays. It implements the Jupyter core's `Interpreter`.
 
+mod agent_stream;
 pub mod calls;
 pub mod connect;
 pub mod embedded;
 pub mod errors;
+mod failover;
 pub mod framework;
 pub mod help;
 pub mod ids;
 pub mod jq;
 pub mod jq_worker;
+mod launch_resources;
+pub mod operator;
 pub mod session;
+pub mod wire;
 
 use crate::cells::lexer::{advance, Pos};
 use crate::cells::parser::{self, Action, ParseError, Statement};
-use crate::cells::registry::parse_duration;
 use crate::display::{self, Bundle, Format};
 use crate::jupyter::{CellError, Completeness, Completion, ExecuteContext, Interpreter};
+use crate::mesos::v1::parse_duration;
 use crate::mesos::Client;
 use connect::Connection;
 use errors::{jq_error, Kind};
@@ -69,6 +74,8 @@ pub struct Engine {
     client: Client,
     conn: Connection,
     session: Option<crate::mesos::scheduler::Session>,
+    /// The operator event stream, beside any framework session.
+    operator: Option<operator::OperatorSession>,
     /// Stops the running `TASKS watch` when another starts.
     watch: Option<tokio_util::sync::CancellationToken>,
     manual_ack: bool,
@@ -91,6 +98,7 @@ impl Engine {
             client: Client::new().unwrap_or_else(|e| panic!("HTTP client: {e}")),
             conn: Connection::default(),
             session: None,
+            operator: None,
             watch: None,
             manual_ack: false,
             ids: ids::LiveIds::default(),
@@ -195,7 +203,7 @@ impl Engine {
             }
             Action::Wait { expr, timeout } => {
                 let limit = match timeout {
-                    Some(t) => parse_duration(t).ok_or_else(|| {
+                    Some(t) => parse_duration(t).ok().ok_or_else(|| {
                         CellError::new(
                             Kind::InvalidCall.name(),
                             format!("timeout={t} is not a duration (try 30s, 500ms, 2m)"),
@@ -221,12 +229,16 @@ impl Engine {
                 "json" => outcome.format = Format::Json,
                 "table" => outcome.format = Format::Table,
                 _ => {
-                    let filter_pos = advance(at, stmt.source.split('|').next().unwrap_or(""));
+                    let filter_pos = stmt.filter_pos.unwrap_or_else(|| {
+                        advance(at, stmt.source.split('|').next().unwrap_or(""))
+                    });
                     let input = Arc::unwrap_or_clone(outcome.value);
                     outcome.value = Arc::new(self.jq_one(filter, input, filter_pos, ctx).await?);
                     // The filtered value keeps its producer as a hint; the renderer falls
-                    // back to the value's own shape when the hint no longer fits.
+                    // back to the value's own shape when the hint no longer fits. It is a
+                    // new value, shown even where the statement showed a live view instead.
                     outcome.bundle = None;
+                    outcome.shows = true;
                 }
             }
         }
@@ -247,13 +259,17 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<(), CellError> {
         let deadline = tokio::time::Instant::now() + limit;
-        let mut seen = None;
+        let (mut seen, mut seen_operator) = (None, None);
         loop {
             let began = tokio::time::Instant::now();
             self.sync_session_for(&ctx.publisher, expr, &mut seen);
+            self.sync_operator_for(&ctx.publisher, expr, &mut seen_operator);
             let values = self.jq(expr, Value::Null, at, ctx).await?;
             if !values.is_empty() && values.iter().all(truthy) {
                 return Ok(());
+            }
+            if let Some(ended) = self.ended_session_for(expr) {
+                return Err(ended);
             }
             // A costly condition (over a big `$tasks`) is evaluated at most half the time,
             // so a flood of events that wakes it on each one is applied, not starved.
@@ -271,15 +287,14 @@ impl Engine {
                     ),
                 ));
             }
-            let mut changes = self.session.as_ref().map(|s| s.changes());
-            let session_changed = async {
-                match changes.as_mut() {
-                    Some(rx) => {
-                        let _ = rx.changed().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
+            let mut changes: Vec<_> = self
+                .session
+                .as_ref()
+                .map(|s| s.changes())
+                .into_iter()
+                .chain(self.operator_changes())
+                .collect();
+            let session_changed = operator::any_changed(&mut changes);
             tokio::select! {
                 _ = ctx.cancel.cancelled() => return Err(errors::interrupted()),
                 _ = tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)) => {}
@@ -340,27 +355,35 @@ impl Engine {
             "auth" => {
                 let mut principal = None;
                 let mut secret = None;
+                let mut secret_env = None;
                 for word in args.split_whitespace() {
                     match word.split_once('=') {
                         Some(("principal", p)) => principal = Some(p.to_string()),
                         Some(("secret-env", var)) => {
                             secret = Some(std::env::var(var).map_err(|_| {
                                 CellError::new(Kind::InvalidCall.name(), format!("%auth: the environment variable {var} is not set"))
-                            })?)
+                            })?);
+                            secret_env = Some(var.to_string());
                         }
                         Some(("secret-file", path)) => {
                             let text = std::fs::read_to_string(path).map_err(|e| {
                                 CellError::new(Kind::InvalidCall.name(), format!("%auth: cannot read {path}: {e}"))
                             })?;
                             secret = Some(text.trim_end_matches(['\r', '\n']).to_string());
+                            secret_env = None;
                         }
                         None if word == "prompt" => {
                             let answer = ctx
                                 .stdin
                                 .input("Mesos secret: ", true)
                                 .await
-                                .map_err(|e| CellError::new(Kind::InvalidCall.name(), format!("%auth prompt: {e}")))?;
+                                .map_err(|e| match e {
+                                    // The cell was interrupted at the prompt.
+                                    crate::jupyter::stdin::StdinError::Interrupted => errors::interrupted(),
+                                    e => CellError::new(Kind::InvalidCall.name(), format!("%auth prompt: {e}")),
+                                })?;
                             secret = Some(answer);
+                            secret_env = None;
                         }
                         None if word == "off" => {
                             let mut options = self.client.options().clone();
@@ -384,10 +407,13 @@ impl Engine {
                     ));
                 };
                 let mut options = self.client.options().clone();
-                options.credentials = Some(crate::mesos::client::Credentials::new(
-                    principal.clone(),
-                    secret,
-                ));
+                let mut credentials =
+                    crate::mesos::client::Credentials::new(principal.clone(), secret);
+                if let Some(var) = &secret_env {
+                    // Named in curl lines, so they repeat the call without the secret.
+                    credentials = credentials.from_env(var);
+                }
+                options.credentials = Some(credentials);
                 self.client =
                     Client::with_options(options).map_err(|e| connect::mesos_error(&e))?;
                 ctx.publisher.stream(
@@ -467,6 +493,7 @@ impl Engine {
                 ctx.publisher.display(&tables_bundle(&[table]), None);
                 Ok(None)
             }
+            "http" | "record" | "replay" => self.wire_magic(name, args, ctx).await,
             "timeout" => {
                 let t = args.trim();
                 if t.is_empty() {
@@ -476,12 +503,16 @@ impl Engine {
                     );
                     return Ok(None);
                 }
-                self.timeout = parse_duration(t).filter(|d| !d.is_zero()).ok_or_else(|| {
-                    CellError::new(
-                        Kind::InvalidCall.name(),
-                        format!("%timeout {t}: not a duration (try 30s, 500ms, 2m)"),
-                    )
-                })?;
+                self.timeout =
+                    parse_duration(t)
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| {
+                            CellError::new(
+                                Kind::InvalidCall.name(),
+                                format!("%timeout {t}: not a duration (try 30s, 500ms, 2m)"),
+                            )
+                        })?;
                 ctx.publisher.stream(
                     "stdout",
                     &format!("timeout set to {}\n", show_duration(self.timeout)),
@@ -532,6 +563,44 @@ fn parse_error(e: &ParseError, code: &str) -> CellError {
     CellError::new(Kind::ParseError.name(), e.to_string()).with_traceback(tb)
 }
 
+impl Engine {
+    async fn run_cell(&mut self, code: &str, ctx: &ExecuteContext) -> Result<(), CellError> {
+        let statements = parser::parse_cell(code).map_err(|e| parse_error(&e, code))?;
+        let mut pending: Option<Bundle> = None;
+        self.operator_cell_started(&ctx.publisher);
+        for stmt in &statements {
+            if ctx.cancel.is_cancelled() {
+                return Err(errors::interrupted());
+            }
+            self.sync_session(Some(&ctx.publisher));
+            self.sync_operator(Some(&ctx.publisher));
+            let notices = self.forward_notices(&ctx.publisher);
+            // Boxed: a statement's future (a SUBSCRIBE decoding Mesos's typed calls and
+            // events) runs to hundreds of KB in a debug build, and a cell's future would
+            // otherwise carry it wherever it is polled (a test thread's 2 MiB stack).
+            let outcome = tokio::select! {
+                biased;
+                outcome = Box::pin(self.run_statement(stmt, ctx)) => outcome,
+                never = notices => match never {},
+            };
+            // What came with the statement's end (the session ending it) shows here too.
+            self.show_notices(&ctx.publisher);
+            let outcome = outcome.map_err(|e| errors::locate(e, stmt))?;
+            if let Some(outcome) = outcome.filter(|o| o.shows) {
+                // Earlier results are displays; the last one is the cell's result.
+                if let Some(previous) = pending.take() {
+                    ctx.publisher.display(&previous, None);
+                }
+                pending = Some(outcome.display());
+            }
+        }
+        if let Some(bundle) = pending {
+            ctx.publisher.execute_result(&bundle, ctx.execution_count);
+        }
+        Ok(())
+    }
+}
+
 impl Interpreter for Engine {
     fn kernel_info(&self) -> Value {
         json!({
@@ -556,29 +625,13 @@ impl Interpreter for Engine {
     }
 
     async fn execute(&mut self, code: &str, ctx: ExecuteContext) -> Result<(), CellError> {
-        let statements = parser::parse_cell(code).map_err(|e| parse_error(&e, code))?;
-        let mut pending: Option<Bundle> = None;
-        for stmt in &statements {
-            if ctx.cancel.is_cancelled() {
-                return Err(errors::interrupted());
-            }
-            self.sync_session(Some(&ctx.publisher));
-            let outcome = self
-                .run_statement(stmt, &ctx)
-                .await
-                .map_err(|e| errors::locate(e, stmt))?;
-            if let Some(outcome) = outcome.filter(|o| o.shows) {
-                // Earlier results are displays; the last one is the cell's result.
-                if let Some(previous) = pending.take() {
-                    ctx.publisher.display(&previous, None);
-                }
-                pending = Some(outcome.display());
-            }
-        }
-        if let Some(bundle) = pending {
-            ctx.publisher.execute_result(&bundle, ctx.execution_count);
-        }
-        Ok(())
+        // The wire keeps what the cell sends (its own requests, and the background ones
+        // made meanwhile) to show under its outputs.
+        let wire = self.wire();
+        let token = wire.cell_begins().await;
+        let result = crate::mesos::exchange::in_cell(self.run_cell(code, &ctx)).await;
+        self.show_exchanges(&wire, token, &ctx);
+        result
     }
 
     async fn user_expression(
@@ -643,6 +696,7 @@ impl Interpreter for Engine {
             w.cancel();
         }
         self.session = None;
+        self.operator_shutdown();
         self.conn.shutdown().await;
     }
 }

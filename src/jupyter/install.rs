@@ -4,9 +4,12 @@
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-const LOGO_32: &[u8] = include_bytes!("../../kernelspec/logo-32x32.png");
-const LOGO_64: &[u8] = include_bytes!("../../kernelspec/logo-64x64.png");
-const LOGO_SVG: &[u8] = include_bytes!("../../kernelspec/logo-svg.svg");
+const LOGO_32: &[u8] =
+    include_bytes!("../../kernelspec/data/share/jupyter/kernels/mesos/logo-32x32.png");
+const LOGO_64: &[u8] =
+    include_bytes!("../../kernelspec/data/share/jupyter/kernels/mesos/logo-64x64.png");
+const LOGO_SVG: &[u8] =
+    include_bytes!("../../kernelspec/data/share/jupyter/kernels/mesos/logo-svg.svg");
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Location {
@@ -131,6 +134,27 @@ mod tests {
         assert_eq!(spec["argv"][3], "{connection_file}");
         assert_eq!(spec["language"], "mesos");
         assert_eq!(spec["interrupt_mode"], "message");
+    }
+
+    /// The kernelspec the wheel installs (kernelspec/data/...) starts the same kernel as the
+    /// one `mesos-kernel install` writes, through the environment's Python.
+    #[test]
+    fn the_wheels_kernelspec_matches_the_written_one() {
+        let wheel: serde_json::Value = serde_json::from_str(include_str!(
+            "../../kernelspec/data/share/jupyter/kernels/mesos/kernel.json"
+        ))
+        .unwrap();
+        let written = kernel_json(Path::new("/usr/bin/mesos-kernel"), "Mesos");
+        for key in ["display_name", "language", "interrupt_mode", "metadata"] {
+            assert_eq!(wheel[key], written[key], "{key}");
+        }
+        let argv = |v: &serde_json::Value| v["argv"].as_array().cloned().unwrap_or_default();
+        let (wheel, written) = (argv(&wheel), argv(&written));
+        assert_eq!(
+            wheel[..3],
+            [json!("python"), json!("-m"), json!("mesos_kernel")]
+        );
+        assert_eq!(wheel[3..], written[1..]);
     }
 
     #[test]

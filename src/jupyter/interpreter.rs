@@ -1,7 +1,7 @@
 //! The one interface between the Jupyter core and a language: what an engine implements.
 //! Busy/idle, the execution counter, history and the wire all stay in the core.
 
-use crate::display::Bundle;
+use crate::jupyter::bundle::Bundle;
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::stdin::StdinHandle;
 use serde_json::Value;

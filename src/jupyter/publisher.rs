@@ -1,6 +1,6 @@
 //! Publishing on iopub on behalf of one request: streams, displays, results, status.
 
-use crate::display::Bundle;
+use crate::jupyter::bundle::Bundle;
 use crate::jupyter::wire::Message;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc::UnboundedSender, oneshot};

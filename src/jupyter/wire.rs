@@ -100,6 +100,57 @@ impl Header {
     }
 }
 
+/// The `username` in the header of every message the kernel sends.
+pub const USERNAME: &str = "kernel";
+
+/// The kernel's end of the Jupyter session: its own session id, which every message it
+/// sends carries in its header (as jupyter_client's `Session` stamps its own), and the
+/// connection key that signs and verifies them.
+#[derive(Debug, Clone)]
+pub struct Session {
+    id: std::sync::Arc<str>,
+    signer: Signer,
+}
+
+impl Session {
+    /// A new session (a random id) signing with `key`.
+    pub fn new(key: &str) -> Self {
+        Session {
+            id: uuid::Uuid::new_v4().to_string().into(),
+            signer: Signer::new(key),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// A message of the kernel's own, with no parent (`status: starting`, `iopub_welcome`).
+    pub fn message(&self, msg_type: &str, content: Value) -> Message {
+        Message {
+            identities: vec![],
+            header: Header::new(msg_type, &self.id, USERNAME),
+            parent_header: json!({}),
+            metadata: json!({}),
+            content,
+            buffers: vec![],
+        }
+    }
+
+    /// The frames of `msg` as the kernel sends it: stamped with this session, signed.
+    pub fn encode(&self, mut msg: Message) -> Vec<Bytes> {
+        if *msg.header.session != *self.id {
+            msg.header.session = self.id.to_string();
+        }
+        msg.encode(&self.signer)
+    }
+
+    /// Decodes and verifies a message from a front end.
+    pub fn decode(&self, frames: Vec<Bytes>) -> Result<Message, WireError> {
+        Message::decode(frames, &self.signer)
+    }
+}
+
 /// One message on a ROUTER or PUB socket.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -187,11 +238,13 @@ impl Message {
         frames
     }
 
-    /// A message answering (or published on behalf of) `self`.
+    /// A message answering (or published on behalf of) `self`. Its header's session is the
+    /// kernel's, filled in by `Session::encode` when it is sent (never the front end's: a
+    /// reply names its sender's session, the request's is in `parent_header`).
     pub fn child(&self, msg_type: &str, content: Value) -> Message {
         Message {
             identities: self.identities.clone(),
-            header: Header::new(msg_type, &self.header.session, &self.header.username),
+            header: Header::new(msg_type, "", USERNAME),
             parent_header: serde_json::to_value(&self.header).unwrap_or_else(|_| json!({})),
             metadata: json!({}),
             content,
@@ -338,7 +391,27 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_carries_the_kernels_session_not_the_requests() {
+        let kernel = Session::new("secret");
+        let request = sample();
+        let reply = request.child("execute_reply", json!({"status": "ok"}));
+        let frames = kernel.encode(reply);
+        let back = Message::decode(frames, &Signer::new("secret")).unwrap();
+        assert_eq!(back.header.session, kernel.id());
+        assert_ne!(back.header.session, request.header.session);
+        assert_eq!(back.header.username, USERNAME);
+        assert_eq!(back.parent_header["session"], json!("s1"));
+        assert_eq!(back.parent_header["msg_id"], json!(request.header.msg_id));
+    }
+
+    #[test]
+    fn sessions_differ() {
+        assert_ne!(Session::new("k").id(), Session::new("k").id());
+    }
+
+    #[test]
     fn debug_never_shows_the_key() {
+        assert!(!format!("{:?}", Session::new("topsecret")).contains("topsecret"));
         let s = format!("{:?}", Signer::new("topsecret"));
         assert!(!s.contains("topsecret"));
     }

@@ -3,6 +3,8 @@
 //! size cap so a runaway server cannot exhaust the kernel.
 
 use crate::mesos::error::{error_message, MesosError};
+use crate::mesos::exchange::{Sent, Tap, Via, Wire};
+use crate::mesos::replay::Replayed;
 use futures::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
@@ -44,7 +46,9 @@ impl Reply {
     }
 }
 
-/// How to reach masters: extra CA, certificate checks, HTTP basic credentials.
+/// How to reach masters: extra CA, certificate checks, HTTP basic credentials, and the
+/// wire every exchange passes (shown, recorded or replayed; shared by the clients built
+/// from these options).
 #[derive(Clone, Default)]
 pub struct ClientOptions {
     /// A PEM file of a private CA, trusted besides the system roots.
@@ -52,6 +56,7 @@ pub struct ClientOptions {
     /// Accept any certificate (warned about on every use).
     pub insecure: bool,
     pub credentials: Option<Credentials>,
+    pub wire: Wire,
 }
 
 /// A principal and its secret. The secret is never printed: `Debug` hides it.
@@ -59,15 +64,30 @@ pub struct ClientOptions {
 pub struct Credentials {
     pub principal: String,
     secret: String,
+    /// The environment variable the secret came from, so a curl line can name it.
+    env: Option<String>,
 }
 
 impl Credentials {
     pub fn new(principal: String, secret: String) -> Self {
-        Credentials { principal, secret }
+        Credentials {
+            principal,
+            secret,
+            env: None,
+        }
+    }
+
+    pub fn from_env(mut self, var: &str) -> Self {
+        self.env = Some(var.to_string());
+        self
     }
 
     pub fn secret(&self) -> &str {
         &self.secret
+    }
+
+    pub fn env(&self) -> Option<&str> {
+        self.env.as_deref()
     }
 }
 
@@ -146,6 +166,15 @@ impl Client {
         &self.options
     }
 
+    pub fn wire(&self) -> &Wire {
+        &self.options.wire
+    }
+
+    /// Whether answers come from a cassette (`%replay`), not from a master.
+    pub fn replaying(&self) -> bool {
+        self.options.wire.player().is_some()
+    }
+
     fn prepare(
         &self,
         method: reqwest::Method,
@@ -166,15 +195,66 @@ impl Client {
         Ok(req)
     }
 
+    /// One hop: sent on the network, or answered from the cassette being replayed. With
+    /// the wire tapped, the exchange under way comes back with the response.
+    async fn hop(
+        &self,
+        via: Via,
+        method: &reqwest::Method,
+        url: &reqwest::Url,
+        headers: &[(String, String)],
+        body: Option<&Vec<u8>>,
+    ) -> Result<(reqwest::Response, Option<Tap>), MesosError> {
+        let wire = &self.options.wire;
+        let body_bytes = body.map(Vec::as_slice);
+        let tap = wire.tap(
+            via,
+            method.as_str(),
+            url.as_str(),
+            headers,
+            body_bytes,
+            &self.options,
+        );
+        if let Some(player) = wire.player() {
+            let sent = match &tap {
+                Some(t) => t.sent().clone(),
+                None => Sent::new(
+                    method.as_str(),
+                    url.as_str(),
+                    headers,
+                    body_bytes,
+                    &self.options,
+                ),
+            };
+            return replayed_hop(&player, via, url, &sent, tap).await;
+        }
+        match self
+            .prepare(method.clone(), url.clone(), headers, body)?
+            .send()
+            .await
+        {
+            Ok(response) => Ok((response, tap)),
+            Err(e) => {
+                let e = connection_error(url.as_str(), &e);
+                if let (Some(t), MesosError::Connection { detail, .. }) = (tap, &e) {
+                    t.failed(detail);
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Sends, following redirects (scheme-relative `Location`s included) and retrying
-    /// `503` with a growing pause; the caller bounds the whole with its timeout.
+    /// `503` with a growing pause; the caller bounds the whole with its timeout. Each hop
+    /// is its own exchange on the wire.
     async fn send(
         &self,
+        via: Via,
         method: &str,
         url: &str,
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
-    ) -> Result<reqwest::Response, MesosError> {
+    ) -> Result<(reqwest::Response, Option<Tap>), MesosError> {
         let mut m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| MesosError::InvalidRequest(format!("'{method}' is not an HTTP method")))?;
         let mut current = reqwest::Url::parse(url)
@@ -186,11 +266,7 @@ impl Client {
             if current.scheme() == "https" && self.options.insecure {
                 warn!("TLS certificates are NOT checked for {current} (insecure=true)");
             }
-            let resp = self
-                .prepare(m.clone(), current.clone(), headers, body.as_ref())?
-                .send()
-                .await
-                .map_err(|e| connection_error(current.as_str(), &e))?;
+            let (resp, tap) = self.hop(via, &m, &current, headers, body.as_ref()).await?;
             let status = resp.status();
             if status.is_redirection() && redirects < MAX_REDIRECTS {
                 if let Some(next) = resp
@@ -200,6 +276,9 @@ impl Client {
                     .and_then(|l| current.join(l).ok())
                 {
                     debug!("{current} redirects to {next}");
+                    if let Some(t) = tap {
+                        t.head(status.as_u16(), resp.headers());
+                    }
                     if status == reqwest::StatusCode::SEE_OTHER {
                         m = reqwest::Method::GET;
                         body = None;
@@ -212,11 +291,14 @@ impl Client {
             if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
                 // A master electing or recovering: try again shortly.
                 debug!("{current} answered 503; retrying in {pause:?}");
+                if let Some(t) = tap {
+                    t.head(status.as_u16(), resp.headers());
+                }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
                 continue;
             }
-            return Ok(resp);
+            return Ok((resp, tap));
         }
     }
 
@@ -231,7 +313,7 @@ impl Client {
         cancel: &CancellationToken,
     ) -> Result<Reply, MesosError> {
         let work = async {
-            let resp = self.send(method, url, headers, body).await?;
+            let (resp, mut tap) = self.send(Via::Request, method, url, headers, body).await?;
             let status = resp.status().as_u16();
             let headers: Vec<(String, String)> = resp
                 .headers()
@@ -253,17 +335,33 @@ impl Client {
             let mut body = Vec::with_capacity(announced as usize);
             let mut stream = resp.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| MesosError::BadResponse {
-                    url: url.to_string(),
-                    detail: format!("the answer broke off: {e}"),
-                })?;
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let detail = format!("the answer broke off: {e}");
+                        if let Some(t) = tap.take() {
+                            t.failed(&detail);
+                        }
+                        return Err(MesosError::BadResponse {
+                            url: url.to_string(),
+                            detail,
+                        });
+                    }
+                };
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    let detail = format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20);
+                    if let Some(t) = tap.take() {
+                        t.failed(&detail);
+                    }
                     return Err(MesosError::BadResponse {
                         url: url.to_string(),
-                        detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                        detail,
                     });
                 }
                 body.extend_from_slice(&chunk);
+            }
+            if let Some(t) = tap {
+                t.answered(status, headers.clone(), &body);
             }
             Ok(Reply {
                 status,
@@ -288,7 +386,13 @@ impl Client {
         url: &str,
         body: Vec<u8>,
     ) -> Result<reqwest::Response, MesosError> {
-        self.send("POST", url, &json_headers(), Some(body)).await
+        let (response, tap) = self
+            .send(Via::Stream, "POST", url, &json_headers(), Some(body))
+            .await?;
+        Ok(match tap {
+            Some(t) => t.stream(response).await,
+            None => response,
+        })
     }
 
     /// A v1 operator call (`POST base/api/v1`), answered with its JSON or a MesosHttpError.
@@ -299,12 +403,27 @@ impl Client {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Value, MesosError> {
+        self.operator_answer(base, call, timeout, cancel)
+            .await
+            .map(|(_, value)| value)
+    }
+
+    /// An operator call's answer with its status (an empty 2xx body is `Value::Null`:
+    /// Mesos answers most calls that change something so).
+    pub async fn operator_answer(
+        &self,
+        base: &str,
+        call: &Value,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(u16, Value), MesosError> {
         let url = format!("{}/api/v1", base.trim_end_matches('/'));
         let body = serde_json::to_vec(call).unwrap_or_default();
         let reply = self
             .request("POST", &url, &json_headers(), Some(body), timeout, cancel)
             .await?;
-        check("POST", &url, reply)
+        let status = reply.status;
+        check("POST", &url, reply).map(|value| (status, value))
     }
 
     /// A legacy GET endpoint (`/master/state`, `/files/read?...`) answered with its JSON.
@@ -317,6 +436,78 @@ impl Client {
         let reply = self.request("GET", url, &[], None, timeout, cancel).await?;
         check("GET", url, reply)
     }
+}
+
+/// A hop answered from the cassette being replayed (and shown, when tapped).
+async fn replayed_hop(
+    player: &std::sync::Arc<crate::mesos::replay::Player>,
+    via: Via,
+    url: &reqwest::Url,
+    sent: &Sent,
+    mut tap: Option<Tap>,
+) -> Result<(reqwest::Response, Option<Tap>), MesosError> {
+    let replayed = match player.answer(Wire::lane(via), sent).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(t) = tap {
+                t.failed(&e.to_string());
+            }
+            return Err(e);
+        }
+    };
+    let (response, ms) = match replayed {
+        Replayed::Reply {
+            status,
+            headers,
+            body,
+            ms,
+        } => (canned(status, &headers, url, reqwest::Body::from(body)), ms),
+        Replayed::Stream {
+            status,
+            headers,
+            body,
+            ms,
+        } => (
+            canned(status, &headers, url, reqwest::Body::wrap_stream(body)),
+            ms,
+        ),
+        Replayed::Failed { detail, ms } => {
+            if let Some(mut t) = tap {
+                t.replayed(ms);
+                t.failed(&detail);
+            }
+            return Err(MesosError::Connection {
+                url: url.to_string(),
+                detail,
+            });
+        }
+        // Recorded as given up on: it is not answered now either.
+        Replayed::Abandoned => std::future::pending().await,
+    };
+    if let Some(t) = &mut tap {
+        t.replayed(ms);
+    }
+    Ok((response, tap))
+}
+
+/// A response made from a cassette's answer to a request to `url` (headers that do not
+/// parse are left out).
+fn canned(
+    status: u16,
+    headers: &[(String, String)],
+    url: &reqwest::Url,
+    body: reqwest::Body,
+) -> reqwest::Response {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            reqwest::header::HeaderValue::from_str(value),
+        ) {
+            map.append(n, v);
+        }
+    }
+    crate::mesos::exchange::rebuild(status, map, url.clone(), body)
 }
 
 pub fn json_headers() -> Vec<(String, String)> {

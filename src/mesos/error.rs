@@ -22,10 +22,17 @@ pub enum MesosError {
     },
     #[error("{url}: {detail}")]
     BadResponse { url: String, detail: String },
+    /// The master answered SUBSCRIBE with an ERROR event instead of SUBSCRIBED (Mesos
+    /// refuses a subscription so, with 200 OK and the reason in the event).
+    #[error("the master refused the subscription: {message}")]
+    Refused { message: String },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]
     InvalidRequest(String),
+    /// Replaying a cassette, a request that is not the recorded one.
+    #[error("{0}")]
+    Replay(String),
 }
 
 impl MesosError {
@@ -35,9 +42,10 @@ impl MesosError {
             MesosError::Http { .. } => "MesosHttpError",
             MesosError::Connection { .. } => "ConnectionError",
             MesosError::Timeout { .. } => "Timeout",
-            MesosError::BadResponse { .. } => "MesosHttpError",
+            MesosError::BadResponse { .. } | MesosError::Refused { .. } => "MesosHttpError",
             MesosError::Interrupted => "Interrupted",
             MesosError::InvalidRequest(_) => "InvalidCall",
+            MesosError::Replay(_) => "ReplayMismatch",
         }
     }
 }

@@ -3,6 +3,9 @@
 //! sequence holds the leading master's MasterInfo as JSON. A watch follows the election.
 
 use crate::mesos::error::MesosError;
+use crate::mesos::v1::master::{MasterInfo, Prefer};
+use crate::mesos::v1::message::read_lenient;
+use crate::mesos::zk::ZkUrlError;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,96 +13,35 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// A parsed `zk://` URL. The credentials stay out of `Debug` and `Display`.
-#[derive(Clone, PartialEq)]
-pub struct ZkUrl {
-    pub hosts: String,
-    pub path: String,
-    credentials: Option<String>,
-}
+pub use crate::mesos::zk::{leader_child, ZkUrl};
 
-impl std::fmt::Debug for ZkUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self}")
-    }
-}
-
-impl std::fmt::Display for ZkUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let auth = if self.credentials.is_some() {
-            "***@"
-        } else {
-            ""
-        };
-        write!(f, "zk://{auth}{}{}", self.hosts, self.path)
-    }
-}
-
-impl ZkUrl {
-    pub fn parse(url: &str) -> Result<ZkUrl, MesosError> {
-        let rest = url.trim().strip_prefix("zk://").ok_or_else(|| {
-            MesosError::InvalidRequest(format!("{url}: a ZooKeeper URL starts with zk://"))
-        })?;
-        let (credentials, rest) = match rest.rsplit_once('@') {
-            Some((cred, hosts)) => {
-                if !cred.contains(':') {
-                    return Err(MesosError::InvalidRequest(
-                        "zk:// credentials are user:password@".into(),
-                    ));
-                }
-                (Some(cred.to_string()), hosts)
+/// Reads a `zk://` URL, with the kernel's error for a bad one (never showing credentials).
+pub fn parse_zk(url: &str) -> Result<ZkUrl, MesosError> {
+    ZkUrl::parse(url).map_err(|e| {
+        MesosError::InvalidRequest(match e {
+            ZkUrlError::Scheme => format!("{url}: {e}"),
+            ZkUrlError::Credentials => e.to_string(),
+            ZkUrlError::Hosts => {
+                let rest = url.trim().trim_start_matches("zk://");
+                let shown = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+                format!("zk://{shown}: {e}")
             }
-            None => (None, rest),
-        };
-        let (hosts, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/mesos"),
-        };
-        let path = path.trim_end_matches('/');
-        if hosts.is_empty() || hosts.split(',').any(|h| h.trim().is_empty()) {
-            return Err(MesosError::InvalidRequest(format!(
-                "zk://{hosts}{path}: no ZooKeeper hosts"
-            )));
-        }
-        Ok(ZkUrl {
-            hosts: hosts.to_string(),
-            path: if path.is_empty() {
-                "/".into()
-            } else {
-                path.to_string()
-            },
-            credentials,
         })
-    }
+    })
 }
 
-/// The base URL of a master from its MasterInfo JSON.
+/// The base URL of a master from its MasterInfo JSON (by IP when it has one).
 pub fn master_url(info: &Value) -> Option<String> {
-    let host = info
-        .pointer("/address/ip")
-        .and_then(Value::as_str)
-        .or_else(|| info.pointer("/address/hostname").and_then(Value::as_str))
-        .or_else(|| info.get("hostname").and_then(Value::as_str))?;
-    let port = info
-        .pointer("/address/port")
-        .and_then(Value::as_u64)
-        .or_else(|| info.get("port").and_then(Value::as_u64))?;
+    let info: MasterInfo = read_lenient(info)?;
+    let (host, port) = info.host_port(Prefer::Ip)?;
     Some(format!("http://{host}:{port}"))
-}
-
-/// The lowest `json.info_` child: Mesos's election order.
-pub fn leader_child(children: &[String]) -> Option<&String> {
-    children
-        .iter()
-        .filter(|c| c.starts_with("json.info_"))
-        .min_by_key(|c| c["json.info_".len()..].parse::<u64>().unwrap_or(u64::MAX))
 }
 
 async fn connect(zk: &ZkUrl, timeout: Duration) -> Result<zookeeper_client::Client, MesosError> {
     let mut connector = zookeeper_client::Client::connector()
         .with_connection_timeout(timeout.min(Duration::from_secs(10)))
         .with_session_timeout(Duration::from_secs(10));
-    if let Some(cred) = &zk.credentials {
+    if let Some(cred) = zk.credentials() {
         connector = connector.with_auth("digest", cred.as_bytes());
     }
     let fut = connector.connect(&zk.hosts);
@@ -267,29 +209,13 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn parses_zk_urls() {
-        let z = ZkUrl::parse("zk://h1:2181,h2:2181/mesos").unwrap();
-        assert_eq!(z.hosts, "h1:2181,h2:2181");
-        assert_eq!(z.path, "/mesos");
-        let z = ZkUrl::parse("zk://user:secret@h1:2181/a/b/").unwrap();
-        assert_eq!(z.path, "/a/b");
-        assert!(!format!("{z} {z:?}").contains("secret"));
-        assert!(ZkUrl::parse("http://x").is_err());
-        assert!(ZkUrl::parse("zk:///mesos").is_err());
-    }
-
-    #[test]
-    fn the_lowest_sequence_leads() {
-        let children: Vec<String> = [
-            "log_replicas",
-            "json.info_0000000012",
-            "json.info_0000000003",
-            "info_0000000001",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(leader_child(&children).unwrap(), "json.info_0000000003");
+    fn bad_zk_urls_say_what_is_wrong() {
+        let err = |u: &str| parse_zk(u).unwrap_err().to_string();
+        assert!(err("http://x").contains("a ZooKeeper URL starts with zk://"));
+        assert!(err("zk:///mesos").contains("no ZooKeeper hosts"));
+        assert!(!err("zk://u@h/m").contains("u@"));
+        assert!(!err("zk://u:secret@/m").contains("secret"));
+        assert!(parse_zk("zk://h:1/mesos").is_ok());
     }
 
     #[test]

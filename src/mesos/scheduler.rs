@@ -1,25 +1,33 @@
 //! The scheduler session: a SUBSCRIBE stream read on a background task, and the chores
 //! Mesos leaves to frameworks: the Mesos-Stream-Id and framework_id on every call,
-//! acknowledging updates exactly once, watching heartbeats, and re-subscribing with the
-//! framework id when the stream is lost.
+//! acknowledging updates exactly once, watching heartbeats, re-subscribing with the
+//! framework id when the stream is lost, and reconciling after every re-subscription. A
+//! framework taken over by another client ends its session (the master says "Framework
+//! failed over"); this side never fights for it.
 
-use crate::mesos::client::{json_headers, Client};
+use crate::mesos::client::{json_headers, Client, Reply};
 use crate::mesos::error::{error_message, MesosError};
-use crate::mesos::recordio::Decoder;
-use futures::StreamExt;
+use crate::mesos::event_stream::{self, endpoint, patience, Backoff, StreamEnd};
+use crate::mesos::v1::scheduler::{Call, CallType, Event, EventType};
+use crate::mesos::v1::task::Reason;
+use crate::mesos::v1::{to_sparse_value, FrameworkId, MasterInfo, Offer, TaskStatus};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+mod reconcile;
+pub use reconcile::Reconciliation;
+pub use reconcile::RECONCILE_WAIT;
+
 /// The event log keeps this many events; older ones are dropped.
 pub const MAX_EVENTS: usize = 1000;
-/// Missed heartbeats before the stream is considered lost (Mesos advises about 5).
-pub const MISSED_HEARTBEATS: f64 = 5.0;
+pub use crate::mesos::event_stream::MISSED_HEARTBEATS;
 /// Acknowledged uuids remembered (to acknowledge a re-sent update once): the master re-sends
 /// only an update still waiting for its acknowledgement, so the recent ones suffice, and
 /// the set stays bounded however many updates a long session sees.
@@ -28,17 +36,32 @@ const REMEMBERED_ACKS: usize = 4096;
 /// previous one, so sending them one at a time, in the reading loop, capped a flood of
 /// updates at one HTTP round trip per event.
 const ACKS_IN_FLIGHT: usize = 8;
+/// The master's ERROR to the connection it takes a framework from (`failoverFramework` in
+/// Mesos's `src/master/master.cpp`).
+pub const FAILED_OVER: &str = "Framework failed over";
+/// What the session says when another client took its framework.
+pub fn taken_over(framework_id: &str, message: &str) -> String {
+    format!("the framework {framework_id} was taken over by another client (Mesos: {message})")
+}
+
+/// A message as the kernel reads it, with the JSON it came in (what a user is shown).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received<T> {
+    pub message: T,
+    pub json: Value,
+}
 
 /// What the session knows, updated by the stream task and read by cells.
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    pub framework_id: Option<String>,
+    pub framework_id: Option<FrameworkId>,
     pub stream_id: Option<String>,
-    pub master_info: Value,
+    pub master_info: Option<MasterInfo>,
     pub heartbeat_interval: f64,
     /// Outstanding offers (added on OFFERS, removed on RESCIND or use).
-    pub offers: Vec<Value>,
-    /// The latest status per task id, in launch order, with the task's name when known.
+    pub offers: Vec<Received<Offer>>,
+    /// The latest status per task id as the master sent it (what `$tasks` shows), in launch
+    /// order, with the task's name when known; `task_status` reads one.
     pub tasks: BTreeMap<String, Value>,
     pub task_order: Vec<String>,
     pub events: VecDeque<Value>,
@@ -46,19 +69,40 @@ pub struct State {
     pub connected: bool,
     /// Set when the master ended the framework (ERROR event, TEARDOWN).
     pub ended: Option<String>,
+    /// A TEARDOWN is on its way: the master closing the stream may be its answer, and
+    /// whether to reconnect waits for the answer.
+    tearing_down: bool,
     /// Lines to show in the next cell's output (reconnections, errors).
     pub notices: Vec<String>,
     pub manual_ack: bool,
     /// Updates with a uuid that wait for a manual ACKNOWLEDGE.
-    pub unacked: Vec<Value>,
+    pub unacked: Vec<TaskStatus>,
     pub acked: HashSet<String>,
     /// `acked` in the order of acknowledgement, to forget the oldest.
     acked_order: VecDeque<String>,
     pub ack_count: u64,
     pub subscriptions: u64,
+    /// Set while this kernel subscribes the same framework on a new stream: the master's
+    /// "Framework failed over" on this stream is then expected, and the stream does not
+    /// re-subscribe meanwhile (that would take the framework back from the new one).
+    pub handing_over: bool,
+    pub reconciliation: Reconciliation,
+    /// When the last update answering a reconciliation arrived.
+    last_reconciled: Option<Instant>,
 }
 
 impl State {
+    /// The latest status of a task, read (leniently: the kernel's own placeholder for a
+    /// task just sent has only what it knows).
+    pub fn task_status(&self, task_id: &str) -> Option<TaskStatus> {
+        crate::mesos::v1::message::read_lenient(self.tasks.get(task_id)?)
+    }
+
+    /// The outstanding offers as they came (`$offers`).
+    pub fn offers_json(&self) -> Vec<Value> {
+        self.offers.iter().map(|o| o.json.clone()).collect()
+    }
+
     pub fn tasks_in_order(&self) -> Vec<Value> {
         self.task_order
             .iter()
@@ -74,6 +118,44 @@ impl State {
             m.insert("received".into(), json!(now()));
         }
         self.events.push_back(event);
+    }
+
+    /// An UPDATE: the task's latest status (as it came, with the name it had), and the
+    /// acknowledgement it needs, once per uuid (or its place among the manual ones).
+    fn apply_update(&mut self, status: TaskStatus, event: &Value, ack: &mut Option<Call>) {
+        if status.reason == Some(Reason::Reconciliation) {
+            self.last_reconciled = Some(Instant::now());
+        }
+        let id = status.task_id.value.clone();
+        let mut json = event
+            .get("update")
+            .and_then(|u| u.get("status"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if let (Value::Object(m), Some(old)) = (&mut json, self.tasks.get(&id)) {
+            if let Some(name) = old.get("name") {
+                m.entry("name").or_insert(name.clone());
+            }
+        }
+        if !self.tasks.contains_key(&id) {
+            self.task_order.push(id.clone());
+        }
+        self.tasks.insert(id, json);
+        // Only updates carrying a uuid are acknowledged, and each uuid once.
+        let Some(uuid) = status.uuid.as_deref() else {
+            return;
+        };
+        if self.acked.contains(uuid) {
+            return;
+        }
+        if self.manual_ack {
+            if !self.unacked.iter().any(|u| u.uuid == status.uuid) {
+                self.unacked.push(status);
+            }
+        } else {
+            self.remember_ack(uuid);
+            *ack = Some(Call::acknowledge(&status));
+        }
     }
 
     fn remember_ack(&mut self, uuid: &str) {
@@ -115,25 +197,58 @@ struct Stream {
     stop: CancellationToken,
 }
 
-/// How often a paused re-subscription looks whether the leading master changed.
-const LEADER_POLL: Duration = Duration::from_millis(50);
+/// Where the scheduler API is on the master.
+const SCHEDULER_PATH: &str = "/api/v1/scheduler";
 
 fn scheduler_url(master: &Mutex<String>) -> String {
-    let base = master.lock().map(|m| m.clone()).unwrap_or_default();
-    format!("{}/api/v1/scheduler", base.trim_end_matches('/'))
+    endpoint(master, SCHEDULER_PATH)
+}
+
+/// Whether a SUBSCRIBE call names a framework (a re-subscription, after which the session
+/// reconciles).
+fn names_framework(subscribe: &Value) -> bool {
+    subscribe
+        .get("framework_id")
+        .and_then(|f| FrameworkId::deserialize(f).ok())
+        .is_some_and(|id| !id.value.is_empty())
+}
+
+/// The kind of a scheduler call given as JSON (Unknown when it names none).
+pub fn call_type(body: &Value) -> CallType {
+    body.get("type")
+        .and_then(Value::as_str)
+        .map(CallType::from_name)
+        .unwrap_or_default()
+}
+
+/// The JSON of a list inside an event (`event[outer][inner]`), as it came: what `$offers`
+/// keeps beside the typed offers read from the same event.
+fn listed<'a>(event: &'a Value, outer: &str, inner: &str) -> &'a [Value] {
+    event
+        .get(outer)
+        .and_then(|o| o.get(inner))
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 impl Session {
-    /// Sends SUBSCRIBE and returns once SUBSCRIBED arrives (or the master refuses).
+    /// Sends SUBSCRIBE and returns once SUBSCRIBED arrives (or the master refuses). A
+    /// SUBSCRIBE naming a framework returns once its implicit reconciliation is answered, so
+    /// the session knows the framework's tasks. `manual_ack` holds updates for ACKNOWLEDGE
+    /// from the first one (a re-subscribed framework's unacknowledged updates come at once).
     pub async fn subscribe(
         client: &Client,
         master: Arc<Mutex<String>>,
         subscribe: Value,
+        manual_ack: bool,
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Session, MesosError> {
+        let started = tokio::time::Instant::now();
+        let reconciles = names_framework(&subscribe);
         let shared = Arc::new(Mutex::new(State {
             heartbeat_interval: 15.0,
+            manual_ack,
             ..State::default()
         }));
         let (tx, rx) = watch::channel(0u64);
@@ -154,14 +269,21 @@ impl Session {
             _ = cancel.cancelled() => { stop.cancel(); return Err(MesosError::Interrupted) }
         };
         match first {
-            Ok(Ok(Ok(()))) => Ok(Session {
-                shared,
-                changes: rx,
-                synced: AtomicU64::new(u64::MAX),
-                client: client.clone(),
-                master,
-                stop,
-            }),
+            Ok(Ok(Ok(()))) => {
+                let session = Session {
+                    shared,
+                    changes: rx,
+                    synced: AtomicU64::new(u64::MAX),
+                    client: client.clone(),
+                    master,
+                    stop,
+                };
+                if reconciles {
+                    let left = timeout.saturating_sub(started.elapsed());
+                    session.reconciled(left.min(RECONCILE_WAIT), cancel).await?;
+                }
+                Ok(session)
+            }
             Ok(Ok(Err(e))) => {
                 stop.cancel();
                 Err(e)
@@ -220,6 +342,12 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// Says that this kernel is about to subscribe this session's framework on a new stream
+    /// (`true`), or that it gave up (`false`): see `State::handing_over`.
+    pub fn expect_failover(&self, expected: bool) {
+        self.with_state(|s| s.handing_over = expected);
+    }
+
     /// Sends a scheduler call with the framework id and Mesos-Stream-Id filled in.
     pub async fn call(
         &self,
@@ -232,7 +360,7 @@ impl Session {
             .unwrap_or((None, None));
         if let (Value::Object(m), Some(fid)) = (&mut body, &fid) {
             m.entry("framework_id")
-                .or_insert_with(|| json!({ "value": fid }));
+                .or_insert_with(|| to_sparse_value(fid));
         }
         let mut headers = json_headers();
         if let Some(sid) = sid {
@@ -240,23 +368,25 @@ impl Session {
         }
         let url = scheduler_url(&self.master);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let teardown = body.get("type").and_then(Value::as_str) == Some("TEARDOWN");
+        let teardown = call_type(&body) == CallType::Teardown;
         if teardown {
             // The master closes the stream at once: that end is expected, not a loss.
-            self.with_state(|s| s.ended = Some("the framework was torn down".into()));
+            self.with_state(|s| s.tearing_down = true);
         }
         let reply = self
             .client
             .request("POST", &url, &headers, Some(bytes), timeout, cancel)
             .await;
-        if teardown && !reply.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
-            self.with_state(|s| s.ended = None);
+        if teardown {
+            // Ended before the flag drops, so the stream never reconnects a torn-down
+            // framework; a TEARDOWN that failed ends nothing, and the stream goes on.
+            if reply.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+                self.end("the framework was torn down");
+            }
+            self.with_state(|s| s.tearing_down = false);
         }
         let reply = reply?;
         if (200..300).contains(&reply.status) {
-            if body.get("type").and_then(Value::as_str) == Some("TEARDOWN") {
-                self.end("the framework was torn down");
-            }
             return Ok(reply.value());
         }
         Err(MesosError::Http {
@@ -270,22 +400,18 @@ impl Session {
     /// Acknowledges one update by hand (`%ack manual`).
     pub async fn acknowledge(
         &self,
-        status: &Value,
+        status: &TaskStatus,
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<(), MesosError> {
-        let body = ack_body(status);
+        let body = to_sparse_value(&Call::acknowledge(status));
         self.call(body, timeout, cancel).await?;
-        let uuid = status
-            .get("uuid")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let uuid = status.uuid.clone().unwrap_or_default();
         self.with_state(|s| {
             s.remember_ack(&uuid);
             s.ack_count += 1;
             s.unacked
-                .retain(|u| u.get("uuid").and_then(Value::as_str) != Some(uuid.as_str()));
+                .retain(|u| u.uuid.as_deref() != Some(uuid.as_str()));
         });
         Ok(())
     }
@@ -308,31 +434,18 @@ impl Drop for Session {
     }
 }
 
-fn ack_body(status: &Value) -> Value {
-    json!({
-        "type": "ACKNOWLEDGE",
-        "acknowledge": {
-            "agent_id": status.get("agent_id").cloned().unwrap_or(Value::Null),
-            "task_id": status.get("task_id").cloned().unwrap_or(Value::Null),
-            "uuid": status.get("uuid").cloned().unwrap_or(Value::Null),
-        }
-    })
-}
-
-enum StreamEnd {
-    Stopped,
-    Lost(String),
-    Refused(MesosError),
-}
-
 impl Stream {
     fn update(&self, f: impl FnOnce(&mut State)) {
         update(&self.shared, &self.changes, f);
     }
 
+    fn handing_over(&self) -> bool {
+        self.shared.lock().map(|s| s.handing_over).unwrap_or(false)
+    }
+
     async fn run(mut self, ready: oneshot::Sender<Result<(), MesosError>>) {
         let mut ready = Some(ready);
-        let mut backoff = Duration::from_millis(250);
+        let mut backoff = Backoff::default();
         loop {
             match self.connect_once(&mut ready).await {
                 StreamEnd::Stopped => return,
@@ -356,12 +469,7 @@ impl Stream {
                         }
                         return;
                     }
-                    let ended = self
-                        .shared
-                        .lock()
-                        .map(|s| s.ended.is_some())
-                        .unwrap_or(true);
-                    if ended {
+                    if !self.still_wanted().await {
                         return;
                     }
                     warn!("scheduler stream lost: {why}");
@@ -377,35 +485,47 @@ impl Stream {
             let fid = self.shared.lock().ok().and_then(|s| s.framework_id.clone());
             // Mesos compares the call's framework_id with framework_info.id: set both.
             if let Some(fid) = fid {
-                if let Some(Value::Object(info)) =
-                    self.subscribe.pointer_mut("/subscribe/framework_info")
+                let id = to_sparse_value(&fid);
+                if let Some(Value::Object(info)) = self
+                    .subscribe
+                    .get_mut("subscribe")
+                    .and_then(|s| s.get_mut("framework_info"))
                 {
-                    info.insert("id".into(), json!({ "value": fid }));
+                    info.insert("id".into(), id.clone());
                 }
                 if let Value::Object(call) = &mut self.subscribe {
-                    call.insert("framework_id".into(), json!({ "value": fid }));
+                    call.insert("framework_id".into(), id);
                 }
             }
-            // A new leader (the leader watch moved the URL) ends the pause at once: waiting
-            // out a backoff grown against the dead leader would only delay the failover.
-            let tried = scheduler_url(&self.master);
-            let resume = tokio::time::Instant::now() + backoff;
-            let mut moved = false;
-            while tokio::time::Instant::now() < resume {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(resume.min(tokio::time::Instant::now() + LEADER_POLL)) => {}
-                    _ = self.stop.cancelled() => return,
-                }
-                if scheduler_url(&self.master) != tried {
-                    moved = true;
-                    break;
-                }
+            // While this kernel subscribes the framework on a new stream, the pause lasts:
+            // re-subscribing here would take the framework back from it.
+            if !backoff
+                .pause(&self.master, SCHEDULER_PATH, &self.stop, || {
+                    self.handing_over()
+                })
+                .await
+            {
+                return;
             }
-            backoff = if moved {
-                Duration::from_millis(250)
-            } else {
-                (backoff * 2).min(Duration::from_secs(10))
-            };
+        }
+    }
+
+    /// After a loss: whether the framework goes on. While a TEARDOWN is on its way, its
+    /// answer decides (the master closes the stream of a framework it tore down).
+    async fn still_wanted(&self) -> bool {
+        loop {
+            let (ended, tearing_down) = self
+                .shared
+                .lock()
+                .map(|s| (s.ended.is_some(), s.tearing_down))
+                .unwrap_or((true, false));
+            if ended || !tearing_down {
+                return !ended;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = self.stop.cancelled() => return false,
+            }
         }
     }
 
@@ -415,175 +535,125 @@ impl Stream {
     ) -> StreamEnd {
         let url = scheduler_url(&self.master);
         let body = serde_json::to_vec(&self.subscribe).unwrap_or_default();
-        let response = tokio::select! {
-            r = self.client.post_stream(&url, body) => r,
-            _ = self.stop.cancelled() => return StreamEnd::Stopped,
+        let opened = match event_stream::open(&self.client, &url, body, &self.stop).await {
+            Ok(o) => o,
+            Err(end) => return end,
         };
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => return StreamEnd::Refused(e),
-        };
-        let status = response.status().as_u16();
-        if status != 200 {
-            let bytes = response.bytes().await.unwrap_or_default();
-            return StreamEnd::Refused(MesosError::Http {
-                method: "POST".into(),
-                url,
-                status,
-                message: error_message(&bytes, &status.to_string()),
-            });
-        }
-        let stream_id = response
-            .headers()
-            .get("Mesos-Stream-Id")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let stream_id = opened.stream_id;
         self.update(|s| s.stream_id = stream_id.clone());
-        let mut body = response.bytes_stream();
-        let mut decoder = Decoder::new();
+        let mut events = opened.events;
         loop {
             let interval = self
                 .shared
                 .lock()
                 .map(|s| s.heartbeat_interval)
-                .unwrap_or(15.0)
-                .max(0.01);
-            let patience = Duration::from_secs_f64(interval * MISSED_HEARTBEATS);
-            let chunk = tokio::select! {
-                c = tokio::time::timeout(patience, body.next()) => c,
-                _ = self.stop.cancelled() => return StreamEnd::Stopped,
+                .unwrap_or(15.0);
+            let event = match events.next(patience(interval), &self.stop).await {
+                Ok(e) => e,
+                Err(end) => return end,
             };
-            let chunk = match chunk {
-                Err(_) => {
-                    return StreamEnd::Lost(format!(
-                        "no heartbeat for {:.1}s",
-                        patience.as_secs_f64()
-                    ))
-                }
-                Ok(None) => return StreamEnd::Lost("the master closed the stream".into()),
-                Ok(Some(Err(e))) => return StreamEnd::Lost(format!("the stream broke: {e}")),
-                Ok(Some(Ok(c))) => c,
-            };
-            decoder.push(&chunk);
-            while let Some(record) = decoder.next_record() {
-                let record = match record {
-                    Ok(r) => r,
-                    Err(e) => return StreamEnd::Lost(format!("bad framing: {e}")),
-                };
-                let event: Value = match serde_json::from_slice(&record) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        warn!("ignored an event that is not JSON: {e}");
-                        continue;
-                    }
-                };
-                if let Some(end) = self.handle(event, ready).await {
-                    return end;
-                }
+            if let Some(end) = self.handle(event, ready).await {
+                return end;
             }
         }
     }
 
-    /// Applies one event; returns how the stream ends when the event ends it.
+    /// Applies one event; returns how the stream ends when the event ends it. The event is
+    /// read as the vocabulary's `Event` for routing, and logged as the JSON it came in.
     async fn handle(
         &self,
         event: Value,
         ready: &mut Option<oneshot::Sender<Result<(), MesosError>>>,
     ) -> Option<StreamEnd> {
-        let kind = event
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let typed = match Event::deserialize(&event) {
+            Ok(e) => e,
+            Err(e) => {
+                warn!("an event that is not a scheduler event was only logged: {e}");
+                self.update(|s| s.log(event));
+                return None;
+            }
+        };
+        let kind = typed.kind();
         debug!("scheduler event {kind}");
-        let mut ack: Option<Value> = None;
+        let mut ack: Option<Call> = None;
         let mut end = None;
+        let mut reconcile = false;
         self.update(|s| {
-            match kind.as_str() {
-                "SUBSCRIBED" => {
-                    let sub = &event["subscribed"];
-                    let fid = sub
-                        .pointer("/framework_id/value")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
+            match kind {
+                EventType::Subscribed => {
+                    let sub = typed.subscribed.unwrap_or_default();
                     let again = s.subscriptions > 0;
-                    s.framework_id = fid.clone();
-                    s.heartbeat_interval = sub
-                        .get("heartbeat_interval_seconds")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(15.0);
-                    s.master_info = sub.get("master_info").cloned().unwrap_or(Value::Null);
+                    s.heartbeat_interval = sub.heartbeat_interval_seconds.unwrap_or(15.0);
+                    s.master_info = sub.master_info;
                     s.connected = true;
                     s.subscriptions += 1;
+                    // A re-subscribed framework may have tasks this session does not know,
+                    // or missed updates while away: ask the master for all of them.
+                    if names_framework(&self.subscribe) {
+                        s.reconciliation = Reconciliation::Sent;
+                        reconcile = true;
+                    }
                     if again {
-                        s.notices.push(format!(
-                            "Re-subscribed as framework {}.",
-                            fid.unwrap_or_default()
-                        ));
+                        s.notices
+                            .push(format!("Re-subscribed as framework {}.", sub.framework_id));
+                    }
+                    s.framework_id = Some(sub.framework_id);
+                }
+                EventType::Offers => {
+                    let offers = typed.offers.map(|o| o.offers).unwrap_or_default();
+                    let json = listed(&event, "offers", "offers");
+                    s.offers.extend(
+                        offers
+                            .into_iter()
+                            .zip(json)
+                            .map(|(message, json)| Received {
+                                message,
+                                json: json.clone(),
+                            }),
+                    );
+                }
+                EventType::Rescind => {
+                    if let Some(r) = typed.rescind {
+                        s.offers.retain(|o| o.message.id.value != r.offer_id.value);
                     }
                 }
-                "OFFERS" => {
-                    if let Some(list) = event.pointer("/offers/offers").and_then(Value::as_array) {
-                        s.offers.extend(list.iter().cloned());
+                EventType::Update => {
+                    if let Some(update) = typed.update {
+                        s.apply_update(update.status, &event, &mut ack);
                     }
                 }
-                "RESCIND" => {
-                    let id = event.pointer("/rescind/offer_id/value").cloned();
-                    s.offers.retain(|o| o.pointer("/id/value") != id.as_ref());
-                }
-                "UPDATE" => {
-                    let null = Value::Null;
-                    let status = event.pointer("/update/status").unwrap_or(&null);
-                    if let Some(id) = status.pointer("/task_id/value").and_then(Value::as_str) {
-                        let mut merged = status.clone();
-                        if let (Value::Object(m), Some(old)) = (&mut merged, s.tasks.get(id)) {
-                            if let Some(name) = old.get("name") {
-                                m.entry("name").or_insert(name.clone());
-                            }
-                        }
-                        if !s.tasks.contains_key(id) {
-                            s.task_order.push(id.to_string());
-                        }
-                        s.tasks.insert(id.to_string(), merged);
-                    }
-                    // Only updates carrying a uuid are acknowledged, and each uuid once.
-                    if let Some(uuid) = status.get("uuid").and_then(Value::as_str) {
-                        if !s.acked.contains(uuid) {
-                            if s.manual_ack {
-                                if !s
-                                    .unacked
-                                    .iter()
-                                    .any(|u| u.get("uuid") == status.get("uuid"))
-                                {
-                                    s.unacked.push(status.clone());
-                                }
-                            } else {
-                                s.remember_ack(uuid);
-                                ack = Some(ack_body(status));
-                            }
-                        }
-                    }
-                }
-                "HEARTBEAT" => s.last_heartbeat = Some(now()),
+                EventType::Heartbeat => s.last_heartbeat = Some(now()),
                 // A FAILURE naming only an agent: the master lost that agent (unreachable
                 // or marked gone). Its tasks' own updates say what became of them.
-                "FAILURE" if event.pointer("/failure/executor_id").is_none() => {
-                    if let Some(agent) = event
-                        .pointer("/failure/agent_id/value")
-                        .and_then(Value::as_str)
-                    {
-                        s.notices
-                            .push(format!("The master lost agent {agent} (FAILURE event)."));
+                EventType::Failure => {
+                    if let Some(f) = typed.failure.filter(|f| f.executor_id.is_none()) {
+                        if let Some(agent) = f.agent_id {
+                            s.notices
+                                .push(format!("The master lost agent {agent} (FAILURE event)."));
+                        }
                     }
                 }
-                "ERROR" => {
-                    let message = event
-                        .pointer("/error/message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("error")
-                        .to_string();
-                    s.notices.push(format!("The master sent ERROR: {message}"));
-                    s.ended = Some(message.clone());
+                // The master ends this connection: it refused the subscription, removed the
+                // framework, or gave it to another connection. None of these is retried.
+                EventType::Error => {
+                    let message = typed
+                        .error
+                        .map(|e| e.message)
+                        .unwrap_or_else(|| "error".into());
+                    let fid = s.framework_id.clone().unwrap_or_default();
+                    if message == FAILED_OVER && s.handing_over {
+                        s.ended =
+                            Some("this kernel subscribed the framework on a new stream".into());
+                    } else if message == FAILED_OVER && s.subscriptions > 0 {
+                        let said = taken_over(&fid.value, &message);
+                        s.notices.push(said.clone());
+                        s.ended = Some(said);
+                    } else {
+                        s.notices.push(format!("The master sent ERROR: {message}"));
+                        s.ended = Some(message.clone());
+                    }
                     s.connected = false;
+                    s.offers.clear();
                     end = Some(message);
                 }
                 _ => {}
@@ -591,48 +661,80 @@ impl Stream {
             // Logged last, so the event is moved rather than copied.
             s.log(event);
         });
-        if kind == "SUBSCRIBED" {
+        if kind == EventType::Subscribed {
             if let Some(r) = ready.take() {
                 let _ = r.send(Ok(()));
             }
         }
+        if reconcile {
+            self.send_reconcile();
+        }
         if let Some(message) = end {
             if let Some(r) = ready.take() {
-                let _ = r.send(Err(MesosError::Http {
-                    method: "POST".into(),
-                    url: scheduler_url(&self.master),
-                    status: 200,
-                    message,
-                }));
+                let _ = r.send(Err(MesosError::Refused { message }));
             }
             self.stop.cancel();
             return Some(StreamEnd::Stopped);
         }
-        if let Some(body) = ack {
-            self.send_ack(body).await;
+        if let Some(call) = ack {
+            self.send_ack(call).await;
         }
         None
     }
 
-    /// Sends an acknowledgement on a task of its own, so reading goes on meanwhile; at most
-    /// `ACKS_IN_FLIGHT` at once (then reading waits, which bounds the connections).
-    async fn send_ack(&self, mut body: Value) {
-        let Ok(permit) = self.acks.clone().acquire_owned().await else {
-            return;
-        };
+    /// The headers and body of a call from this stream's framework, with its framework id
+    /// and stream id (the call written sparsely: only what is set).
+    fn prepare(&self, mut call: Call) -> (Vec<(String, String)>, Vec<u8>) {
         let (fid, sid) = self
             .shared
             .lock()
             .map(|s| (s.framework_id.clone(), s.stream_id.clone()))
             .unwrap_or((None, None));
-        if let (Value::Object(m), Some(fid)) = (&mut body, fid) {
-            m.insert("framework_id".into(), json!({ "value": fid }));
-        }
+        call.framework_id = fid;
         let mut headers = json_headers();
         if let Some(sid) = sid {
             headers.push(("Mesos-Stream-Id".into(), sid));
         }
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let body = crate::mesos::v1::sparse(|| serde_json::to_vec(&call)).unwrap_or_default();
+        (headers, body)
+    }
+
+    /// Sends an acknowledgement on a task of its own, so reading goes on meanwhile; at most
+    /// `ACKS_IN_FLIGHT` at once (then reading waits, which bounds the connections).
+    async fn send_ack(&self, call: Call) {
+        let Ok(permit) = self.acks.clone().acquire_owned().await else {
+            return;
+        };
+        let uuid = call
+            .acknowledge
+            .as_ref()
+            .map(|a| a.uuid.clone())
+            .unwrap_or_default();
+        self.post_in_background(call, move |result, shared, changes| {
+            drop(permit);
+            match result {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    update(shared, changes, |s| s.ack_count += 1);
+                }
+                Ok(r) => {
+                    warn!("ACKNOWLEDGE answered {}", r.status);
+                    // Allow a retry when the update is sent again.
+                    update(shared, changes, |s| {
+                        s.acked.remove(&uuid);
+                    });
+                }
+                Err(e) => info!("ACKNOWLEDGE failed: {e}"),
+            }
+        });
+    }
+
+    /// Posts a call on a task of its own (the stream's reading goes on meanwhile); `done`
+    /// gets the answer and the session state to change.
+    fn post_in_background<F>(&self, call: Call, done: F)
+    where
+        F: FnOnce(Result<Reply, MesosError>, &Mutex<State>, &watch::Sender<u64>) + Send + 'static,
+    {
+        let (headers, bytes) = self.prepare(call);
         let (client, url, stop) = (
             self.client.clone(),
             scheduler_url(&self.master),
@@ -650,25 +752,7 @@ impl Stream {
                     &stop,
                 )
                 .await;
-            drop(permit);
-            match result {
-                Ok(r) if (200..300).contains(&r.status) => {
-                    update(&shared, &changes, |s| s.ack_count += 1);
-                }
-                Ok(r) => {
-                    let uuid = body
-                        .pointer("/acknowledge/uuid")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    warn!("ACKNOWLEDGE answered {}", r.status);
-                    // Allow a retry when the update is sent again.
-                    update(&shared, &changes, |s| {
-                        s.acked.remove(&uuid);
-                    });
-                }
-                Err(e) => info!("ACKNOWLEDGE failed: {e}"),
-            }
+            done(result, &shared, &changes);
         });
     }
 }

@@ -63,6 +63,52 @@ SPECS = {
         {"kind": "text", "cell": "TASKS watch", "text": "TASK_RUNNING"},
         {"kind": "text", "cell": "LOGS task=nginx-1", "text": "simulated"},
         {"kind": "text", "cell": "KILL task_id=nginx-1", "text": "TASK_KILLED"},
+        # Another client (a raw HTTP SUBSCRIBE) takes the framework over; the session says
+        # so in that cell, and SUBSCRIBE id= takes it back with its tasks reconciled.
+        {"kind": "text", "cell": "POST /api/v1/scheduler",
+         "text": "was taken over by another client (Mesos: Framework failed over)"},
+        {"kind": "error", "cell": "POST /api/v1/scheduler", "text": "Timeout"},
+        {"kind": "html_table", "cell": "id=$framework_id"},
+        {"kind": "text", "cell": "id=$framework_id", "text": "tasks (reconciled)"},
+        {"kind": "text", "cell": "id=$framework_id", "text": "TASK_RUNNING"},
+    ],
+    # Roles, weights, quota, a reservation and a volume one task writes and the next reads.
+    "Multi-Tenancy.ipynb": [
+        {"kind": "html_table", "cell": "GET_WEIGHTS"},
+        {"kind": "html_table", "cell": "GET_QUOTA"},
+        {"kind": "text", "cell": "GET_AGENTS", "text": "reservations"},
+        {"kind": "html_table", "cell": "OFFERS wait=30s"},
+        {"kind": "text", "cell": "LAUNCH name=reader", "text": "TASK_FINISHED"},
+        {"kind": "text", "cell": "LOGS task=reader", "text": "kept across tasks"},
+        {"kind": "vega", "cell": "RESOURCES  #"},
+        {"kind": "html_table", "cell": "GET_ROLES"},
+    ],
+    # The operator's notebook: the live operator view, a maintenance window and the
+    # framework's inverse offers, the machine down (its task lost) and up, an agent
+    # drained (its task killed for it), the master's and an agent's logs.
+    "Operations.ipynb": [
+        {"kind": "html_table", "cell": "operator SUBSCRIBE"},
+        {"kind": "text", "cell": "operator SUBSCRIBE", "text": "agent2"},
+        {"kind": "text", "cell": "ACCEPT_INVERSE_OFFERS", "text": "INVERSE_OFFERS"},
+        {"kind": "text", "cell": "ACCEPT_INVERSE_OFFERS", "text": "202 Accepted"},
+        {"kind": "text", "cell": "START_MAINTENANCE", "text": "Operator initiated 'Machine DOWN'"},
+        {"kind": "text", "cell": "DRAIN_AGENT", "text": "REASON_AGENT_DRAINING"},
+        {"kind": "text", "cell": "DRAIN_AGENT", "text": "200 OK"},
+        {"kind": "html_table", "cell": "REACTIVATE_AGENT"},
+        {"kind": "text", "cell": "/files/read?path=/master/log", "text": "Sending inverse offers"},
+        {"kind": "text", "cell": "PRINT ($slave_log", "text": "Initiating drain"},
+    ],
+    # Failures a framework lives through: a partition that heals, commands in a running
+    # task (EXEC, output shown as it came), an agent restart the task outlives.
+    "Failures.ipynb": [
+        {"kind": "text", "cell": '"/partition"', "text": "unreachable_after_secs"},
+        {"kind": "text", "cell": '"/heal"', "text": "reregistered"},
+        {"kind": "text", "cell": "REASON_AGENT_REREGISTERED",
+         "text": "Unreachable agent re-reregistered"},
+        {"kind": "text", "cell": "cat note.txt; ls", "text": "kept through it all"},
+        {"kind": "text", "cell": "still running", "text": "still running: kept through it all"},
+        {"kind": "html_table", "cell": "OFFERS wait=30s"},
+        {"kind": "html_table", "cell": "TASKS"},
     ],
     "Operator-Tour.ipynb": [
         {"kind": "html_table", "cell": "GET_STATE"},

@@ -199,7 +199,10 @@ def test_demo_tour(cluster):
 
     # Its stdout, through /files/read, from the directory the agent's state names.
     agent_state = requests.get(agent + "/state", timeout=DEADLINE).json()
-    executors = [e for f in agent_state["frameworks"] for e in f["completed_executors"]]
+    # With its only executor done, the framework is one of the agent's completed ones (a
+    # Mesos agent removes an idle framework).
+    frameworks = agent_state["frameworks"] + agent_state["completed_frameworks"]
+    executors = [e for f in frameworks for e in f["completed_executors"]]
     directory = executors[0]["directory"]
     out = requests.get(agent + "/files/read", params={"path": directory + "/stdout", "offset": 0},
                        timeout=DEADLINE).json()

@@ -11,6 +11,23 @@ use std::time::Duration;
 
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
+/// Basic-auth credentials every request of this test binary sends, once set.
+static CREDENTIALS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
+/// Makes every request of this test binary authenticate as `principal` (for a cluster
+/// started with `--credentials`).
+pub fn authenticate_as(principal: &str, secret: &str) {
+    let _ = CREDENTIALS.set((principal.to_string(), secret.to_string()));
+}
+
+/// A request with the credentials, if any were set.
+pub fn authed(req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match CREDENTIALS.get() {
+        Some((principal, secret)) => req.basic_auth(principal, Some(secret)),
+        None => req,
+    }
+}
+
 pub async fn start() -> Cluster {
     start_with(|_| {}).await
 }
@@ -38,14 +55,47 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_else(|e| panic!("reqwest client: {e}"))
 }
 
+/// Whether the master at `master` says it is the elected leader (its own metrics, asked
+/// without following redirects); None when it does not answer.
+pub async fn elected(master: &str) -> Option<bool> {
+    let m: Value = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok()?
+        .get(format!("{master}/metrics/snapshot"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Some(m["master/elected"] == 1.0)
+}
+
+/// Polls until `f` is true, failing the test when `within` passes first.
+pub async fn until<F, Fut>(what: &str, within: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    while !f().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn stream_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
 /// POSTs a JSON body; answers status, headers and body text.
 pub async fn post(url: &str, body: &Value, stream_id: Option<&str>) -> (u16, String) {
-    let mut req = client()
-        .post(url)
+    let mut req = authed(client().post(url))
         .header("Content-Type", "application/json")
         .body(body.to_string());
     if let Some(s) = stream_id {
@@ -60,8 +110,7 @@ pub async fn post(url: &str, body: &Value, stream_id: Option<&str>) -> (u16, Str
 }
 
 pub async fn get_json(url: &str) -> Value {
-    let resp = client()
-        .get(url)
+    let resp = authed(client().get(url))
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
@@ -89,8 +138,7 @@ pub struct Events {
 
 impl Events {
     pub async fn open(url: &str, body: &Value) -> Events {
-        let resp = stream_client()
-            .post(url)
+        let resp = authed(stream_client().post(url))
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .body(body.to_string())

@@ -39,13 +39,15 @@ impl Harness {
         self.run_with(code, CancellationToken::new()).await
     }
 
-    pub async fn run_with(
+    /// The context of the next cell (an execute_request of `code`) and the receiver of what
+    /// it publishes.
+    pub fn context(
         &mut self,
         code: &str,
         cancel: CancellationToken,
-    ) -> (Result<(), CellError>, Published) {
+    ) -> (ExecuteContext, mpsc::UnboundedReceiver<Outgoing>) {
         self.count += 1;
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         let parent = Message {
             identities: vec![],
             header: Header::new("execute_request", "test", "test"),
@@ -61,6 +63,15 @@ impl Harness {
             execution_count: self.count,
             silent: false,
         };
+        (ctx, rx)
+    }
+
+    pub async fn run_with(
+        &mut self,
+        code: &str,
+        cancel: CancellationToken,
+    ) -> (Result<(), CellError>, Published) {
+        let (ctx, mut rx) = self.context(code, cancel);
         let result = self.engine.execute(code, ctx).await;
         let mut published = Vec::new();
         while let Ok(out) = rx.try_recv() {
@@ -69,6 +80,21 @@ impl Harness {
             }
         }
         (result, published)
+    }
+
+    /// Runs a cell and keeps listening: what the kernel publishes for it later (the
+    /// redraws of a live view) arrives in the returned `Live`.
+    pub async fn run_live(&mut self, code: &str) -> (Result<(), CellError>, Live) {
+        let (ctx, rx) = self.context(code, CancellationToken::new());
+        let result = self.engine.execute(code, ctx).await;
+        (
+            result,
+            Live {
+                rx,
+                seen: Vec::new(),
+                dates: Vec::new(),
+            },
+        )
     }
 
     /// Runs a cell that must succeed; returns its execute_result's data.
@@ -105,4 +131,52 @@ pub fn stdout(published: &Published) -> String {
         .filter(|(t, c)| t == "stream" && c["name"] == "stdout")
         .map(|(_, c)| c["text"].as_str().unwrap_or("").to_string())
         .collect()
+}
+
+/// The messages of one cell, as they keep coming.
+pub struct Live {
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+    /// Everything received so far, in order.
+    pub seen: Published,
+    /// When the kernel made each of them (the header's date).
+    pub dates: Vec<String>,
+}
+
+impl Live {
+    /// Waits until a message satisfies `want` (earlier ones count), or panics after
+    /// `within`.
+    pub async fn until(
+        &mut self,
+        within: std::time::Duration,
+        what: &str,
+        want: impl Fn(&str, &Value) -> bool,
+    ) -> Value {
+        if let Some((_, c)) = self.seen.iter().find(|(t, c)| want(t, c)) {
+            return c.clone();
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(Outgoing::Message(m))) => {
+                    let (t, c) = (m.header.msg_type.clone(), m.content.clone());
+                    self.seen.push((t.clone(), c.clone()));
+                    self.dates.push(m.header.date.clone());
+                    if want(&t, &c) {
+                        return c;
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    let last = self.seen.last().map(|(t, c)| {
+                        let text = c["data"]["text/plain"].as_str().or(c["text"].as_str());
+                        format!("{t}: {}", text.unwrap_or_default())
+                    });
+                    panic!(
+                        "no {what} within {within:?}; {} messages, the last: {last:?}",
+                        self.seen.len()
+                    )
+                }
+            }
+        }
+    }
 }

@@ -4,8 +4,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 
-@pytest.fixture
-def kernel():
+def _a_kernel():
     km, kc = start_new_kernel(kernel_name="mesos", startup_timeout=30)
     try:
         yield km, kc
@@ -13,6 +12,17 @@ def kernel():
         kc.stop_channels()
         if km.is_alive():
             km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel():
+    yield from _a_kernel()
+
+
+@pytest.fixture
+def second_kernel():
+    """Another kernel beside `kernel`, as a second notebook."""
+    yield from _a_kernel()
 
 
 def run(kc, code, timeout=30, **kwargs):

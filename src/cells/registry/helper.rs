@@ -80,9 +80,13 @@ pub(super) const CALLS: &[CallSpec] = &[
         api: Api::Helper,
         summary: "Launch a task on an offer, the short way",
         doc: "Builds a TaskInfo from a few keys and sends an ACCEPT with a LAUNCH operation \
-              on an offer (the first outstanding one unless offer= says otherwise). A docker \
-              image makes it a Docker container task. With wait=, the cell waits until the \
-              task reaches that state.",
+              on an offer (the first outstanding one that fits unless offer= says otherwise). \
+              The task's cpus, mem and disk are pieces of the offer's own resources, reserved \
+              ones first, each keeping its reservation and allocation. role= picks an offer \
+              of that role; volume= mounts a persistent volume (made from the offer's \
+              reserved disk, with a CREATE before the LAUNCH, when the offer has none). A \
+              docker image makes it a Docker container task. With wait=, the cell waits \
+              until the task reaches that state.",
         fields: &[
             opt(
                 "offer",
@@ -153,6 +157,30 @@ pub(super) const CALLS: &[CallSpec] = &[
                 "wait",
                 FieldKind::String,
                 "task state to wait for: RUNNING or FINISHED",
+            ),
+            opt(
+                "role",
+                "role",
+                FieldKind::String,
+                "use an offer allocated to this role (a framework of several roles)",
+            ),
+            opt(
+                "volume",
+                "volume",
+                FieldKind::String,
+                "a persistent volume's id: the offer's, or one made first from its reserved disk",
+            ),
+            opt(
+                "path",
+                "path",
+                FieldKind::String,
+                "where the volume appears in the sandbox (its id by default)",
+            ),
+            opt(
+                "volume_size",
+                "volume_size",
+                FieldKind::Number,
+                "MB of reserved disk for a volume to make (all of one reservation by default)",
             ),
         ],
         example: "LAUNCH name=web cmd=\"python3 -m http.server 9000\" cpus=0.2 mem=100 \
@@ -239,5 +267,30 @@ pub(super) const CALLS: &[CallSpec] = &[
         fields: &[],
         example: "RESOURCES",
         response: "a Vega-Lite chart; the numbers are in $_",
+    },
+    CallSpec {
+        name: "EXEC",
+        api: Api::Helper,
+        summary: "Run a command inside a running task's container",
+        doc: "As `mesos task exec` does: finds the task's agent and container through the \
+              master, starts the command in a nested container session under it \
+              (LAUNCH_NESTED_CONTAINER_SESSION, in the task's sandbox), shows its stdout and \
+              stderr as they come, then its exit status (WAIT_NESTED_CONTAINER). An \
+              interrupt stops it, and the session's container dies with the connection.",
+        fields: &[
+            req("task", "task", FieldKind::String, "the task id"),
+            req("cmd", "cmd", FieldKind::String, "the command, run with sh -c"),
+        ],
+        example: "EXEC task=web cmd=\"ls -l\"",
+        response: "{container_id, exit_status, exit_code}; a failing exit code is shown, not an error",
+    },
+    CallSpec {
+        name: "UNSUBSCRIBE",
+        api: Api::Helper,
+        summary: "Close the operator event stream",
+        doc: "Closes the stream `operator SUBSCRIBE` opened. Its live view shows it closed,               and $operator keeps the cluster as last seen. The framework session, if any,               goes on.",
+        fields: &[],
+        example: "operator UNSUBSCRIBE",
+        response: "nothing; $operator.status becomes \"closed\"",
     },
 ];

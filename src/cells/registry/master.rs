@@ -196,14 +196,18 @@ pub(super) const CALLS: &[CallSpec] = &[
         name: "SUBSCRIBE",
         api: Api::Master,
         summary: "Stream cluster events as an operator",
-        doc: "Opens an operator event stream: first SUBSCRIBED with the full state, then \
-              TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED, \
-              FRAMEWORK_UPDATED, FRAMEWORK_REMOVED and HEARTBEAT as they happen. Write \
-              `operator SUBSCRIBE` (bare SUBSCRIBE is the scheduler's).",
+        doc: "Opens the master's operator event stream in the background, beside any \
+              framework session: first SUBSCRIBED with the full state, then TASK_ADDED, \
+              TASK_UPDATED, AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED, FRAMEWORK_UPDATED, \
+              FRAMEWORK_REMOVED and HEARTBEAT as they happen. The kernel keeps the cluster \
+              in $operator (.agents, .frameworks, .tasks, .events, .status), shows it as a \
+              live view, reconnects when the stream is lost, and follows a new leader. \
+              Write `operator SUBSCRIBE` (bare SUBSCRIBE is the scheduler's); a second one \
+              shows the open stream again; `operator UNSUBSCRIBE` closes it.",
         fields: &[],
         example: "operator SUBSCRIBE",
-        response: "200 OK with a RecordIO event stream: SUBSCRIBED{get_state, \
-                   heartbeat_interval_seconds}, then TASK_ADDED, TASK_UPDATED, ...",
+        response: "a live view of the cluster; its state in $operator (the stream: \
+                   SUBSCRIBED{get_state, heartbeat_interval_seconds}, TASK_ADDED, ...)",
     },
     CallSpec {
         name: "RESERVE_RESOURCES",

@@ -111,10 +111,15 @@ pub(super) const CALLS: &[CallSpec] = &[
         name: "SUBSCRIBE",
         api: Api::Scheduler,
         summary: "Register a framework and open its event stream",
-        doc: "Registers (or re-registers, with id=) a framework with the master and keeps a \
-              streaming connection open. The kernel reads the stream in the background, \
-              remembers the framework id and stream id, answers heartbeats and acknowledges \
-              updates, so later calls need neither.",
+        doc: "Registers a framework with the master and keeps a streaming connection open. \
+              The kernel reads the stream in the background, remembers the framework id and \
+              stream id, watches heartbeats and acknowledges updates, so later calls need \
+              neither. With id= (or framework_id=; $framework_id works) it re-subscribes an \
+              existing framework, within its failover_timeout: the kernel sets both ids as \
+              Mesos wants, the master hands the framework to this session (a client that \
+              had it gets ERROR \"Framework failed over\"), and the kernel reconciles so \
+              $tasks holds the framework's tasks. A refused SUBSCRIBE keeps the running \
+              session.",
         fields: FRAMEWORK_INFO_FIELDS,
         example: "SUBSCRIBE name=\"Demo\" user=ubuntu roles=[\"*\"] failover_timeout=3600",
         response: "200 OK with a RecordIO event stream: SUBSCRIBED (framework_id, \

@@ -4,7 +4,10 @@
 //! rescinded, every connected framework gets a FAILURE event, and the agent leaves the
 //! registered agents.
 
-use super::{id, now_secs, time_info, update_event, Agent, CallError, Effect, Master, Task, Timer};
+use super::{
+    cap, id, now_secs, time_info, update_event, Agent, CallError, Effect, Master, Task, Timer,
+    MAX_COMPLETED_TASKS_PER_FRAMEWORK, MAX_UNREACHABLE_TASKS_PER_FRAMEWORK,
+};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -22,17 +25,17 @@ pub struct LostAgent {
 }
 
 /// How the master's view of a task changed with a master-made status.
-struct Change {
+pub(super) struct Change {
     /// The status has a state the task's last status did not: operator subscribers hear it.
-    new_state: bool,
+    pub(super) new_state: bool,
     /// The task went from running (or staging ...) to terminal or unreachable: the
     /// terminal counters move.
-    ended: bool,
+    pub(super) ended: bool,
 }
 
 /// Mesos's `updateTask` for a status made by the master: the state moves only while the
 /// task is not terminal; a status repeating the last one's state replaces it.
-fn record(task: &mut Task, status: Value) -> Change {
+pub(super) fn record(task: &mut Task, status: Value) -> Change {
     let state = status["state"].as_str().unwrap_or_default().to_string();
     let ended_before = task.is_terminal() || task.state == "TASK_UNREACHABLE";
     if !task.is_terminal() {
@@ -61,7 +64,8 @@ fn record(task: &mut Task, status: Value) -> Change {
 impl Master {
     /// Whether an agent is registered and answering (not crashed, not lost).
     pub fn answers(&self, agent_id: &str) -> bool {
-        self.agent(agent_id).is_some_and(|a| !a.crashed)
+        self.agent(agent_id)
+            .is_some_and(|a| !a.crashed && !a.partitioned && !a.disconnected)
     }
 
     /// The agent a framework's active task runs on.
@@ -119,7 +123,7 @@ impl Master {
         let Some(agent) = self.agent_mut(agent_id) else {
             return; // marked gone in the meantime
         };
-        if !agent.crashed {
+        if !agent.crashed && !agent.partitioned {
             agent.missed_pings = 0;
             return;
         }
@@ -144,8 +148,16 @@ impl Master {
         self.counters.slave_removals += 1;
         self.counters.slave_removals_reason_unhealthy += 1;
         let time = now_secs();
+        // Behind a partition the agent lives on: its processes and update streams stay.
+        let partitioned = self.agent(agent_id).is_some_and(|a| a.partitioned);
+        if partitioned {
+            self.keep_for_heal(agent_id);
+        }
         if let Some(agent) = self.remove_agent(agent_id, Some(time), UNREACHABLE_MESSAGE, fx) {
             self.unreachable_agents.push(LostAgent { agent, time });
+        }
+        if partitioned {
+            fx.retain(|e| !matches!(e, Effect::StopAgent(a) if a == agent_id));
         }
     }
 
@@ -160,6 +172,7 @@ impl Master {
             tracing::info!(agent_id, "marking agent gone");
             // Mesos tells the agent to shut down: its executors are killed.
             self.kill_processes_on(agent_id);
+            self.drop_held(agent_id);
             if let Some(agent) = self.remove_agent(agent_id, None, GONE_MESSAGE, fx) {
                 self.gone_agents.push(LostAgent { agent, time });
             }
@@ -173,6 +186,7 @@ impl Master {
             tracing::info!(agent_id, "marking unreachable agent gone");
             let lost = self.unreachable_agents.remove(pos);
             self.settle_unreachable_tasks(agent_id);
+            self.drop_held(agent_id);
             self.gone_agents.push(LostAgent {
                 agent: lost.agent,
                 time,
@@ -182,7 +196,7 @@ impl Master {
         Err(CallError::new(404, format!("Agent '{agent_id}' not found")))
     }
 
-    fn kill_processes_on(&self, agent_id: &str) {
+    pub(super) fn kill_processes_on(&self, agent_id: &str) {
         for f in &self.frameworks {
             for t in f.tasks.iter().filter(|t| t.agent_id == agent_id) {
                 if let Some(kill) = &t.kill {
@@ -194,7 +208,7 @@ impl Master {
 
     /// A master-made status for a task of a lost agent (no uuid: the master does not
     /// retry it and the framework must not acknowledge it).
-    fn lost_status(
+    pub(super) fn lost_status(
         task: &Task,
         state: &str,
         reason: &str,
@@ -248,12 +262,10 @@ impl Master {
                 let mut task = f.tasks.remove(i);
                 let status = Self::lost_status(&task, state, reason, message, unreachable_time);
                 let change = record(&mut task, status.clone());
-                if change.ended {
-                    match state {
-                        "TASK_LOST" => self.counters.tasks_lost += 1,
-                        "TASK_GONE_BY_OPERATOR" => self.counters.tasks_gone_by_operator += 1,
-                        _ => {}
-                    }
+                if change.ended && state != "TASK_UNREACHABLE" {
+                    self.counters.task_ended(&status);
+                    f.counts
+                        .bump(&format!("tasks/terminal/{}", state.to_ascii_lowercase()));
                 }
                 if change.new_state {
                     published.push(json!({
@@ -264,33 +276,28 @@ impl Master {
                 f.send(&update_event(&status));
                 if keep_unreachable {
                     f.unreachable_tasks.push(task);
+                    cap(
+                        &mut f.unreachable_tasks,
+                        MAX_UNREACHABLE_TASKS_PER_FRAMEWORK,
+                    );
                 } else {
                     f.completed_tasks.push(task);
+                    cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
                 }
             }
         }
         for event in &published {
             self.publish(event);
         }
-        let offers: Vec<String> = self
-            .offers
-            .iter()
-            .filter(|o| o.agent_id == agent_id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer_id in offers {
-            if let Some(offer) = self.take_offer(&offer_id) {
-                self.counters.offers_rescinded += 1;
-                if let Some(f) = self.framework(&offer.framework_id) {
-                    f.send(&json!({"type": "RESCIND", "rescind": {"offer_id": id(&offer.id)}}));
-                }
-            }
-        }
+        self.rescind_offers_of(agent_id);
         let failure = json!({"type": "FAILURE", "failure": {"agent_id": id(agent_id)}});
         for f in &self.frameworks {
             f.send(&failure);
         }
         fx.push(Effect::StopAgent(agent_id.to_string()));
+        // The registrar records the agent's removal.
+        let entry = json!({"id": id(agent_id), "time": time_info(now_secs())});
+        self.store_registry(&entry);
         Some(agent)
     }
 
@@ -323,6 +330,7 @@ impl Master {
                 }
                 f.send(&update_event(&status));
                 f.completed_tasks.push(task);
+                cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
             }
         }
         for event in &published {

@@ -1,0 +1,325 @@
+//! The allocator, as Mesos 1.11's hierarchical allocator decides
+//! (`src/master/allocator/mesos/hierarchical.cpp`, `__allocate`; the sorters of
+//! `src/master/allocator/mesos/sorter/`):
+//!
+//! - Each agent in turn; the roles that want offers are sorted by weighted DRF (a role's
+//!   dominant share of the cluster, what its frameworks hold and are offered, divided by
+//!   its weight; hierarchically: `eng` competes with `ops` with all of `eng/*` counted, then
+//!   `eng/dev` with `eng/web` inside it), again for every agent.
+//! - A role's framework gets, as one offer, everything on the agent allocatable to that
+//!   role: unreserved resources and those reserved to the role or one of its ancestors.
+//!   So a framework of several roles gets one offer per agent and role.
+//! - Quota (`quota.rs`): first the roles below their guarantees, up to them; then every
+//!   role, never past its limit.
+//! - Within a role, frameworks take turns in registration order (Mesos sorts them by DRF
+//!   too; the embedded cluster keeps the order frameworks came in, which is what a single
+//!   framework per role sees either way).
+
+use super::super::resources::Resources;
+use super::super::views;
+use super::{Effect, Master, Offer, Timer, MIN_CPUS, MIN_MEM};
+use crate::mesos::v1::roles::is_strict_subrole_of;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Mesos's `--min_allocatable_resources` default (`cpus:0.01|mem:32`): any one will do.
+fn allocatable(r: &Resources) -> bool {
+    r.cpus() >= MIN_CPUS || r.mem() >= MIN_MEM
+}
+
+/// A role's dominant share: the largest fraction of any scalar of the cluster it holds.
+fn dominant_share(held: &Resources, total: &Resources) -> f64 {
+    total
+        .iter()
+        .filter(|r| r.scalar.is_some())
+        .map(|r| r.name.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|name| {
+            let t = total.scalar(name);
+            if t > 0.0 {
+                held.scalar(name) / t
+            } else {
+                0.0
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+/// `role` itself or a role below it.
+fn in_subtree(role: &str, of: &str) -> bool {
+    role == of || is_strict_subrole_of(role, of)
+}
+
+impl Master {
+    /// What each role holds: its frameworks' live tasks (and their executors) and the
+    /// offers outstanding to it.
+    pub fn held_by_role(&self) -> BTreeMap<String, Resources> {
+        let mut out: BTreeMap<String, Resources> = BTreeMap::new();
+        let mut add = |role: &str, r: &Resources| {
+            let e = out.entry(role.to_string()).or_default();
+            *e = e.plus(r);
+        };
+        for f in &self.frameworks {
+            let mut executors: HashSet<(&str, &str)> = HashSet::new();
+            for t in f.tasks.iter().filter(|t| !t.is_terminal()) {
+                add(&t.role, &t.resources);
+                if t.executor.is_some() && executors.insert((&t.executor_id, &t.container_id)) {
+                    add(&t.role, &t.executor_resources);
+                }
+            }
+        }
+        for o in &self.offers {
+            add(&o.role, &o.resources);
+        }
+        out
+    }
+
+    /// The cluster's total: every active agent's resources.
+    pub fn total_resources(&self) -> Resources {
+        self.agents
+            .iter()
+            .filter(|a| a.active)
+            .fold(Resources::default(), |acc, a| acc.plus(&a.total))
+    }
+
+    /// The roles of `wanting` in the order the weighted, hierarchical DRF sorter gives.
+    fn role_order(
+        &self,
+        wanting: &[String],
+        held: &BTreeMap<String, Resources>,
+        total: &Resources,
+    ) -> Vec<String> {
+        let share = |node: &str, subtree: bool| {
+            let sum = held
+                .iter()
+                .filter(|(r, _)| {
+                    if subtree {
+                        in_subtree(r, node)
+                    } else {
+                        r.as_str() == node
+                    }
+                })
+                .fold(Resources::default(), |acc, (_, r)| acc.plus(r));
+            dominant_share(&sum, total) / self.tenancy.weight(node)
+        };
+        let mut out = Vec::new();
+        self.order_below(None, wanting, &share, &mut out);
+        out
+    }
+
+    /// Sorts the nodes just below `parent` (the top level when `None`) and walks each: a
+    /// role that wants offers and has wanting roles below it takes part as a leaf of its
+    /// own beside its children, as Mesos's sorter's virtual leaves do.
+    fn order_below(
+        &self,
+        parent: Option<&str>,
+        wanting: &[String],
+        share: &dyn Fn(&str, bool) -> f64,
+        out: &mut Vec<String>,
+    ) {
+        let mut nodes: Vec<(String, bool)> = Vec::new();
+        for role in wanting {
+            let child = match parent {
+                None => role.split('/').next().unwrap_or(role).to_string(),
+                Some(p) if is_strict_subrole_of(role, p) => {
+                    let rest = &role[p.len() + 1..];
+                    format!("{p}/{}", rest.split('/').next().unwrap_or(rest))
+                }
+                Some(p) if role == p => {
+                    // The parent itself, as a leaf beside its children.
+                    if !nodes.iter().any(|(n, leaf)| *leaf && n == p) {
+                        nodes.push((p.to_string(), true));
+                    }
+                    continue;
+                }
+                Some(_) => continue,
+            };
+            if !nodes.iter().any(|(n, leaf)| !*leaf && *n == child) {
+                nodes.push((child, false));
+            }
+        }
+        let mut keyed: Vec<(f64, String, bool)> = nodes
+            .into_iter()
+            .map(|(n, leaf)| (share(&n, !leaf), n, leaf))
+            .collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        for (_, node, leaf) in keyed {
+            let deeper = wanting.iter().any(|r| is_strict_subrole_of(r, &node));
+            if leaf || !deeper {
+                out.push(node);
+            } else {
+                self.order_below(Some(&node), wanting, share, out);
+            }
+        }
+    }
+
+    /// Each agent's free resources (neither used nor offered) go to the roles in DRF
+    /// order, one offer per role and agent, to the role's first framework that wants
+    /// them: not suppressed, let in by its offer constraints, not refusing them.
+    pub fn allocate(&mut self, fx: &mut Vec<Effect>) {
+        let started = Instant::now();
+        let now = started;
+        self.counters.allocation_runs += 1;
+        // Allocations run at once when asked for: no time waiting in a queue.
+        self.counters.allocation_run_latency.record(Duration::ZERO);
+        for f in &mut self.frameworks {
+            f.filters.retain(|flt| flt.until > now);
+        }
+        // Roles that want offers, each with its frameworks in registration order.
+        let mut wanting: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, f) in self.frameworks.iter().enumerate() {
+            if !(f.active && f.connected()) {
+                continue;
+            }
+            for role in f.roles() {
+                if !f.is_suppressed(&role) {
+                    wanting.entry(role).or_default().push(i);
+                }
+            }
+        }
+        let mut made: Vec<Offer> = Vec::new();
+        if !wanting.is_empty() {
+            let total = self.total_resources();
+            let mut held = self.held_by_role();
+            let roles: Vec<String> = wanting.keys().cloned().collect();
+            let offered: std::collections::HashMap<String, Resources> = self
+                .offered_by_agent()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            for a in 0..self.agents.len() {
+                let agent = &self.agents[a];
+                if !agent.active {
+                    continue;
+                }
+                let mut free = agent
+                    .total
+                    .minus(&agent.used)
+                    .minus(offered.get(&agent.id).unwrap_or(&Resources::default()));
+                if free.is_empty() {
+                    continue;
+                }
+                let order = self.role_order(&roles, &held, &total);
+                for stage in self.quota_stages() {
+                    for role in &order {
+                        let Some(chunk) = self.chunk_for(role, &free, &held, stage) else {
+                            continue;
+                        };
+                        let taker = wanting[role].iter().copied().find(|&i| {
+                            let f = &self.frameworks[i];
+                            !f.offer_constraints.excludes(
+                                role,
+                                &agent.hostname,
+                                &agent.attributes,
+                                self.settings.flags.domain.as_ref(),
+                            ) && !f.filters.iter().any(|flt| {
+                                flt.agent_id == agent.id
+                                    && &flt.role == role
+                                    && flt.resources.contains(&chunk)
+                            })
+                        });
+                        let Some(i) = taker else {
+                            continue;
+                        };
+                        free = free.minus(&chunk);
+                        let e = held.entry(role.clone()).or_default();
+                        *e = e.plus(&chunk);
+                        // A framework gets one offer per agent and role: a second stage
+                        // adds to the first one's.
+                        let fid = &self.frameworks[i].id;
+                        match made.iter_mut().find(|o| {
+                            &o.framework_id == fid && o.agent_id == agent.id && &o.role == role
+                        }) {
+                            Some(o) => o.resources = o.resources.plus(&chunk),
+                            None => made.push(Offer {
+                                id: String::new(),
+                                framework_id: fid.clone(),
+                                agent_id: agent.id.clone(),
+                                resources: chunk,
+                                role: role.clone(),
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+        self.counters.allocation_run.record(started.elapsed());
+        if made.is_empty() {
+            self.after_allocation(fx);
+            return;
+        }
+        for offer in &mut made {
+            offer.id = self.ids.offer();
+        }
+        self.counters.offers_sent += made.len() as u64;
+        let framework_ids: Vec<String> = self.frameworks.iter().map(|f| f.id.clone()).collect();
+        for fid in framework_ids {
+            let mine: Vec<Value> = made
+                .iter()
+                .filter(|o| o.framework_id == fid)
+                .map(|o| views::offer_v1(self, o))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if let Some(f) = self.framework_mut(&fid) {
+                f.counts.add("offers/sent", mine.len() as u64);
+                f.send(&json!({"type": "OFFERS", "offers": {"offers": mine}}));
+            }
+        }
+        if let Some(timeout) = self.settings.offer_timeout {
+            for o in &made {
+                fx.push(Effect::Timer(
+                    now + timeout,
+                    Timer::OfferTimeout {
+                        offer_id: o.id.clone(),
+                    },
+                ));
+            }
+        }
+        self.offers.extend(made);
+        self.after_allocation(fx);
+    }
+
+    /// What of `free` the role may be offered in this stage, if it is worth an offer.
+    fn chunk_for(
+        &self,
+        role: &str,
+        free: &Resources,
+        held: &BTreeMap<String, Resources>,
+        stage: super::quota::Stage,
+    ) -> Option<Resources> {
+        let chunk = self.within_quota(role, free.allocatable_to(role), held, stage);
+        allocatable(&chunk).then_some(chunk)
+    }
+
+    /// Withdraws an outstanding offer: RESCIND to its framework; its resources are free.
+    pub fn rescind(&mut self, offer_id: &str) {
+        if let Some(offer) = self.take_offer(offer_id) {
+            self.counters.offers_rescinded += 1;
+            if let Some(f) = self.framework_mut(&offer.framework_id) {
+                f.counts.bump("offers/rescinded");
+                f.send(&json!({"type": "RESCIND", "rescind": {"offer_id": {"value": offer.id}}}));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dominant_shares() {
+        let total = Resources::flat(4.0, 1000.0, 0.0, 0.0, &[]);
+        assert_eq!(
+            dominant_share(&Resources::flat(1.0, 500.0, 0.0, 0.0, &[]), &total),
+            0.5
+        );
+        assert_eq!(dominant_share(&Resources::default(), &total), 0.0);
+        assert!(in_subtree("eng/dev", "eng") && in_subtree("eng", "eng"));
+        assert!(!in_subtree("engine", "eng"));
+    }
+}

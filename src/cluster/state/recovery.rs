@@ -1,0 +1,120 @@
+//! Agent restart with recovery: `POST /__cluster/agents/<id>/restart` stops an agent's
+//! process model and starts it again with its work dir, as a Mesos agent restarted with
+//! `--recover=reconnect`. While it is down the master sees it disconnected (Mesos 1.11's
+//! `Master::exited`): its offers are rescinded and the tasks of frameworks that do not
+//! checkpoint are lost at once (`TASK_LOST`, `REASON_AGENT_DISCONNECTED`, `Agent <host>
+//! disconnected`; their processes die as orphans when the agent recovers). Checkpointed
+//! frameworks' tasks keep running; what their executors say while the agent is down waits,
+//! and the agent re-registers with the same id, resending the updates not yet
+//! acknowledged (`Slave::recover`, `___reregisterSlave`).
+
+use super::{
+    cap, id, now_secs, update_event, CallError, Effect, Master, MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+};
+use crate::mesos::v1::{Reason, Source, TaskState};
+use serde_json::json;
+
+impl Master {
+    /// The agent's process stops: it is disconnected until `restart_end`.
+    pub fn restart_begin(&mut self, agent_id: &str, fx: &mut Vec<Effect>) -> Result<(), CallError> {
+        let Some(agent) = self.agent_mut(agent_id) else {
+            return Err(CallError::new(404, format!("Agent '{agent_id}' not found")));
+        };
+        if agent.crashed || agent.partitioned {
+            let what = if agent.crashed {
+                "has crashed"
+            } else {
+                "is partitioned"
+            };
+            return Err(CallError::new(409, format!("Agent '{agent_id}' {what}")));
+        }
+        if agent.disconnected {
+            return Err(CallError::new(
+                409,
+                format!("Agent '{agent_id}' is restarting"),
+            ));
+        }
+        agent.disconnected = true;
+        agent.active = false;
+        let hostname = agent.hostname.clone();
+        tracing::info!(agent_id, "agent restarting (fault injection)");
+        // Mesos deactivates a disconnected agent: its offers are rescinded.
+        self.rescind_offers_of(agent_id);
+        let message = format!("Agent {hostname} disconnected");
+        let mut published = Vec::new();
+        let mut freed = super::Resources::default();
+        let mut lost_statuses = Vec::new();
+        for f in &mut self.frameworks {
+            let checkpoint = f.info.get("checkpoint").and_then(|v| v.as_bool()) == Some(true);
+            if checkpoint {
+                continue;
+            }
+            let mut i = 0;
+            while i < f.tasks.len() {
+                if f.tasks[i].agent_id != agent_id || f.tasks[i].is_terminal() {
+                    i += 1;
+                    continue;
+                }
+                let mut task = f.tasks.remove(i);
+                let status = json!({
+                    "task_id": id(&task.task_id),
+                    "state": TaskState::Lost.as_str(),
+                    "source": Source::Master.as_str(),
+                    "reason": Reason::AgentDisconnected.as_str(),
+                    "message": message,
+                    "agent_id": id(agent_id),
+                    "executor_id": id(&task.executor_id),
+                    "timestamp": now_secs()
+                });
+                task.state = TaskState::Lost.as_str().into();
+                task.statuses.push(status.clone());
+                task.pending.clear();
+                // Not checkpointed: the restarted agent cannot recover the executor.
+                if let Some(kill) = task.kill.take() {
+                    let _ = kill.send(true);
+                }
+                if !task.resources_recovered {
+                    task.resources_recovered = true;
+                    freed = freed.plus(&task.resources);
+                }
+                lost_statuses.push(status.clone());
+                f.counts.bump("tasks/terminal/task_lost");
+                f.send(&update_event(&status));
+                published.push(json!({"type": "TASK_UPDATED", "task_updated": {
+                    "framework_id": id(&f.id), "status": status, "state": TaskState::Lost.as_str()}}));
+                f.completed_tasks.push(task);
+                cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+            }
+        }
+        for status in &lost_statuses {
+            self.counters.task_ended(status);
+        }
+        if let Some(agent) = self.agent_mut(agent_id) {
+            agent.used = agent.used.minus(&freed);
+        }
+        for event in &published {
+            self.publish(event);
+        }
+        fx.push(Effect::StopAgent(agent_id.to_string()));
+        Ok(())
+    }
+
+    /// The agent recovered and re-registered with the same id.
+    pub fn restart_end(&mut self, agent_id: &str, fx: &mut Vec<Effect>) {
+        let Some(agent) = self.agent_mut(agent_id) else {
+            return; // marked gone while it was down
+        };
+        agent.disconnected = false;
+        agent.active = true;
+        agent.missed_pings = 0;
+        // Its process started again; `___reregisterSlave` notes the re-registration.
+        let now = now_secs();
+        agent.started_time = now;
+        agent.reregistered_time = Some(now);
+        tracing::info!(agent_id, "agent recovered and re-registered");
+        // Known to the master all along: `_reregisterSlave`, not a re-admission.
+        self.counters.count("master/messages_reregister_slave");
+        self.reregistered(agent_id, fx);
+        self.reconnected(agent_id, fx);
+    }
+}
