@@ -21,6 +21,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -227,7 +228,8 @@ pub fn spawn(shared: Arc<Shared>, agent_ids: Vec<String>) {
             }
             match shared.role.get() {
                 Role::Leading => {
-                    if !leading {
+                    // The registry first (`replica.rs`), then the agents' tasks.
+                    if !leading && shared.registry_recovered.load(Ordering::SeqCst) {
                         take_over(&shared);
                         leading = true;
                         known = true;
@@ -305,7 +307,8 @@ async fn pass_updates(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Updat
                 return;
             }
             match shared.role.get() {
-                Role::Leading => {
+                // Once the registry is read, as the follower's loop waits for it.
+                Role::Leading if shared.registry_recovered.load(Ordering::SeqCst) => {
                     take_over(&shared);
                     shared.with(|m, fx| {
                         m.status_update(
@@ -332,7 +335,7 @@ async fn pass_updates(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Updat
                         break;
                     }
                 }
-                Role::Standby(None) => {}
+                Role::Leading | Role::Standby(None) => {}
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

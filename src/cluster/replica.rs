@@ -9,6 +9,7 @@
 use super::election::{self, Role, ZkTarget};
 use super::runtime::Shared;
 use super::state::registry_parse;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use zookeeper_client::{Acls, Client, CreateMode, Error as ZkError};
@@ -35,6 +36,7 @@ pub fn spawn(shared: Arc<Shared>, zk: ZkTarget, session_timeout: Duration) {
             }
             if shared.role.get() != Role::Leading {
                 recovered = false;
+                shared.registry_recovered.store(false, Ordering::SeqCst);
                 written = None;
                 continue;
             }
@@ -53,6 +55,7 @@ pub fn spawn(shared: Arc<Shared>, zk: ZkTarget, session_timeout: Duration) {
                     Ok(admitted) => {
                         shared.with(|m, fx| m.recover_agents(admitted, fx));
                         recovered = true;
+                        shared.registry_recovered.store(true, Ordering::SeqCst);
                     }
                     Err(e) => {
                         tracing::warn!("cannot read the registry at {node}: {e}");

@@ -22,6 +22,10 @@ pub struct Shared {
     pub containers: Arc<Registry>,
     /// Tasks this process's agents run for a master elsewhere (`follow.rs`).
     pub follow: super::follow::Followers,
+    /// With `--zk`: this term's leader has read the registry (`replica.rs`). A new leader
+    /// adopts its agents' tasks only after that, so it never lists a task while still
+    /// missing the recovered agents, as a Mesos master recovers before it re-admits agents.
+    pub registry_recovered: std::sync::atomic::AtomicBool,
     /// How to start each agent's HTTP server again on its port (the restart hook).
     agent_serve: Mutex<HashMap<String, ServeAgent>>,
     /// Serves a newly registered agent on a port (set by `start`; agents back from
@@ -48,6 +52,7 @@ impl Shared {
             containers: Arc::new(Registry::default()),
             agent_serve: Mutex::new(HashMap::new()),
             follow: super::follow::Followers::default(),
+            registry_recovered: std::sync::atomic::AtomicBool::new(false),
             agent_starter: Mutex::new(None),
         })
     }
