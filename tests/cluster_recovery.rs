@@ -230,15 +230,22 @@ async fn a_partitioned_agent_is_unreachable_and_comes_back_when_healed() {
     assert_eq!(metrics["master/messages_reregister_slave"], 1.0);
     assert_eq!(metrics["master/slaves_unreachable"], 0.0);
     assert_eq!(registered(&get_json(&agent_metrics).await), 1.0);
-    // Operator subscribers see the agent added again and the tasks move.
+    // Operator subscribers see the agent added again, then its tasks added back running
+    // (`Master::addSlave`), with the agent's statuses and none of the master's.
     let mut kinds = Vec::new();
     while kinds.len() < 3 {
-        let e = next_event(&mut ops).await;
-        if e["type"] == "AGENT_ADDED" || e["task_updated"]["state"] == "TASK_RUNNING" {
+        let e = tokio::time::timeout(Duration::from_secs(20), next_event(&mut ops))
+            .await
+            .unwrap_or_else(|_| panic!("the operator stream stopped at {kinds:?}"));
+        if e["type"] == "AGENT_ADDED" || e["task_added"]["task"]["state"] == "TASK_RUNNING" {
+            let statuses = e["task_added"]["task"]["statuses"].as_array().cloned();
+            for s in statuses.into_iter().flatten() {
+                assert_ne!(s["source"], "SOURCE_MASTER", "{e}");
+            }
             kinds.push(e["type"].as_str().unwrap_or("").to_string());
         }
     }
-    assert_eq!(kinds[0], "AGENT_ADDED", "{kinds:?}");
+    assert_eq!(kinds, ["AGENT_ADDED", "TASK_ADDED", "TASK_ADDED"]);
     // Its process lived through it: a kill ends it by signal.
     let (code, _) = s
         .aware

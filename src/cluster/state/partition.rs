@@ -7,7 +7,9 @@
 //! hears a master-made update with the task's state, `Unreachable agent re-reregistered`,
 //! `REASON_AGENT_REREGISTERED` (partition-aware or not: Mesos 1.11 no longer kills the
 //! tasks of other frameworks), and the agent's unreachable tasks it does not have are
-//! forgotten. The updates the agent kept follow through its status update stream.
+//! forgotten. The operator stream hears AGENT_ADDED, then TASK_ADDED for each task it
+//! brings (`Master::addSlave` adds them to their frameworks again). The updates the agent
+//! kept follow through its status update stream.
 
 use super::{id, now_secs, update_event, CallError, Effect, Master, Timer};
 use crate::cluster::{containers, views};
@@ -266,11 +268,17 @@ impl Master {
                     "container_status": last_container_status(&task),
                     "timestamp": now_secs()
                 });
-                task.statuses.push(status.clone());
-                // Mesos drops the update for a framework that is not connected.
+                // The task is the agent's again: its statuses are the agent's (the
+                // master's own, TASK_UNREACHABLE among them, were never the agent's), and
+                // the master-made update goes to the framework only (`forward`, not
+                // `updateTask`): Mesos drops it for a framework that is not connected.
+                task.statuses
+                    .retain(|s| s["source"] != Source::Master.as_str());
                 f.send(&update_event(&status));
-                published.push(json!({"type": "TASK_UPDATED", "task_updated": {
-                    "framework_id": id(&f.id), "status": status, "state": task.state}}));
+                // `addSlave` adds the agent's tasks back: `Framework::addTask` tells the
+                // operator stream (TASK_ADDED, with the task's statuses).
+                published.push(json!({"type": "TASK_ADDED", "task_added": {
+                    "task": views::task_v1(&task)}}));
                 f.tasks.push(task);
             }
         }
@@ -392,7 +400,32 @@ mod tests {
         );
         assert_eq!(m.unreachable_agents.len(), 1);
 
+        let (otx, mut orx) = mpsc::unbounded_channel();
+        m.operator_subscribe(otx);
         assert_eq!(m.heal_agent(&agent_id, &mut fx), Ok(true));
+        // The operator stream: the agent, then its task as the agent has it (TASK_ADDED,
+        // with the agent's statuses and none of the master's), then the update the agent
+        // kept (TASK_UPDATED: TASK_FINISHED); the master-made update is the framework's only.
+        let mut kinds = Vec::new();
+        let mut added = Value::Null;
+        while let Ok(bytes) = orx.try_recv() {
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            let body = text.split_once('\n').map_or("", |(_, b)| b);
+            let e: Value = serde_json::from_str(body).unwrap_or_default();
+            if e["type"] == "TASK_ADDED" {
+                added = e["task_added"]["task"].clone();
+            }
+            kinds.push(e["type"].as_str().unwrap_or_default().to_string());
+        }
+        let kinds: Vec<&str> = kinds.iter().map(String::as_str).skip(2).collect();
+        assert_eq!(kinds, ["AGENT_ADDED", "TASK_ADDED", "TASK_UPDATED"]);
+        let states: Vec<&Value> = added["statuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| &s["state"])
+            .collect();
+        assert_eq!(states, [&json!("TASK_RUNNING")], "{added}");
         let ev: Vec<Value> = events(&mut rx)
             .into_iter()
             .filter(|e| e["type"] == "UPDATE")
