@@ -3,14 +3,16 @@
 //! Each task reports TASK_STARTING, TASK_RUNNING and a terminal state, as Mesos's command
 //! executor does.
 
+use super::checks;
 use super::containerizer::{ContainerId, Owner, Termination};
 use super::runtime::Shared;
-use super::state::{LaunchSpec, UriSpec};
+use super::state::{LaunchSpec, StatusExtra, UriSpec};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use tokio::process::Command;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 fn report(
     shared: &Arc<Shared>,
@@ -19,26 +21,120 @@ fn report(
     message: Option<String>,
     reason: Option<&str>,
 ) {
-    // A task run for a master of another process: its update goes to the leader.
-    if shared.follow.forward(
+    let extra = StatusExtra::default();
+    send(
+        shared,
         &spec.framework_id,
         &spec.task_id,
         state,
-        message.clone(),
+        message,
         reason,
-    ) {
+        &extra,
+    );
+}
+
+fn send(
+    shared: &Arc<Shared>,
+    framework_id: &str,
+    task_id: &str,
+    state: &str,
+    message: Option<String>,
+    reason: Option<&str>,
+    extra: &StatusExtra,
+) {
+    // A task run for a master of another process: its update goes to the leader.
+    if shared
+        .follow
+        .forward(framework_id, task_id, state, message.clone(), reason, extra)
+    {
         return;
     }
     shared.with(|m, fx| {
-        m.status_update(
-            &spec.framework_id,
-            &spec.task_id,
-            state,
-            message,
-            reason,
-            fx,
-        )
+        m.status_update_with(framework_id, task_id, state, message, reason, extra, fx)
     });
+}
+
+/// Starts the task's health check and check beside it (`checks.rs`); they stop when the
+/// guard is dropped. The receiver hears when the health check asks for a kill.
+fn start_probes(shared: &Arc<Shared>, spec: &LaunchSpec) -> (DropGuard, mpsc::Receiver<()>) {
+    let stop = CancellationToken::new();
+    let (kill_tx, kill_rx) = mpsc::channel(1);
+    let target = checks::Target {
+        sandbox: spec.sandbox.clone(),
+        env: spec.env.clone(),
+    };
+    let ids = (spec.framework_id.clone(), spec.task_id.clone());
+    if let Some(h) = spec.probes.health.clone() {
+        let (shared, ids, stop) = (Arc::clone(shared), ids.clone(), stop.clone());
+        let target = target.clone();
+        tokio::spawn(async move {
+            checks::health_checks(h, target, stop.clone(), |health| {
+                if stop.is_cancelled() {
+                    return;
+                }
+                let extra = StatusExtra {
+                    healthy: Some(health.healthy),
+                    check_status: None,
+                    from_last: true,
+                };
+                let reason = Some("REASON_TASK_HEALTH_CHECK_STATUS_UPDATED");
+                send(
+                    &shared,
+                    &ids.0,
+                    &ids.1,
+                    "TASK_RUNNING",
+                    None,
+                    reason,
+                    &extra,
+                );
+                if health.kill {
+                    let _ = kill_tx.try_send(());
+                }
+            })
+            .await;
+        });
+    }
+    if let Some(c) = spec.probes.check.clone() {
+        let (shared, stop) = (Arc::clone(shared), stop.clone());
+        tokio::spawn(async move {
+            checks::checks(c, target, stop.clone(), |status| {
+                if stop.is_cancelled() {
+                    return;
+                }
+                let extra = StatusExtra {
+                    healthy: None,
+                    check_status: Some(status),
+                    from_last: true,
+                };
+                let reason = Some("REASON_TASK_CHECK_STATUS_UPDATED");
+                send(
+                    &shared,
+                    &ids.0,
+                    &ids.1,
+                    "TASK_RUNNING",
+                    None,
+                    reason,
+                    &extra,
+                );
+            })
+            .await;
+        });
+    }
+    (stop.drop_guard(), kill_rx)
+}
+
+/// The TASK_KILLED of a task its health check killed says so (`healthy: false`).
+fn killed_extra(by_health: bool) -> StatusExtra {
+    StatusExtra {
+        healthy: by_health.then_some(false),
+        ..StatusExtra::default()
+    }
+}
+
+/// How a running task's command ended.
+enum Ended {
+    Exited(std::io::Result<std::process::ExitStatus>),
+    Killed { by_health: bool },
 }
 
 async fn killed(kill: &mut watch::Receiver<bool>) {
@@ -189,7 +285,12 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         );
         drop(out);
         report(&shared, &spec, "TASK_RUNNING", None, None);
-        killed(&mut spec.kill).await;
+        let (probes, mut health_kill) = start_probes(&shared, &spec);
+        let by_health = tokio::select! {
+            _ = killed(&mut spec.kill) => false,
+            Some(()) = health_kill.recv() => true,
+        };
+        drop(probes);
         if spec.killing_state {
             report(&shared, &spec, "TASK_KILLING", None, None);
         }
@@ -203,12 +304,16 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
                 .write_all(b"mesos-kernel embedded cluster: simulated container killed\n")
                 .await;
         }
-        report(
+        let message = Some("Command terminated with signal Terminated".to_string());
+        let extra = killed_extra(by_health);
+        send(
             &shared,
-            &spec,
+            &spec.framework_id,
+            &spec.task_id,
             "TASK_KILLED",
-            Some("Command terminated with signal Terminated".into()),
+            message,
             None,
+            &extra,
         );
         return;
     }
@@ -279,16 +384,27 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         status: std::sync::Mutex::new(None),
     };
     report(&shared, &spec, "TASK_RUNNING", None, None);
+    let (probes, mut health_kill) = start_probes(&shared, &spec);
 
-    let status = tokio::select! {
-        status = child.wait() => status,
-        _ = killed(&mut spec.kill) => {
+    let ended = tokio::select! {
+        status = child.wait() => Ended::Exited(status),
+        _ = killed(&mut spec.kill) => Ended::Killed { by_health: false },
+        Some(()) = health_kill.recv() => Ended::Killed { by_health: true },
+    };
+    // No health or check update after the task ends or its kill begins.
+    drop(probes);
+    let status = match ended {
+        Ended::Exited(status) => status,
+        Ended::Killed { by_health } => {
             if spec.killing_state {
                 report(&shared, &spec, "TASK_KILLING", None, None);
             }
             signal_group(pid, libc::SIGTERM);
             // The task's kill policy, or a draining agent's `max_grace_period`.
-            let grace = shared.lock().kill_grace_of(&spec.framework_id, &spec.task_id, spec.kill_grace);
+            let grace =
+                shared
+                    .lock()
+                    .kill_grace_of(&spec.framework_id, &spec.task_id, spec.kill_grace);
             let status = match tokio::time::timeout(grace, child.wait()).await {
                 Ok(s) => s,
                 Err(_) => {
@@ -297,11 +413,24 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
                 }
             };
             signal_group(pid, libc::SIGKILL);
-            let message = match status.as_ref().ok().and_then(std::os::unix::process::ExitStatusExt::signal) {
+            let message = match status
+                .as_ref()
+                .ok()
+                .and_then(std::os::unix::process::ExitStatusExt::signal)
+            {
                 Some(sig) => format!("Command terminated with signal {}", signal_name(sig)),
                 None => "Command was killed".to_string(),
             };
-            report(&shared, &spec, "TASK_KILLED", Some(message), None);
+            let extra = killed_extra(by_health);
+            send(
+                &shared,
+                &spec.framework_id,
+                &spec.task_id,
+                "TASK_KILLED",
+                Some(message),
+                None,
+                &extra,
+            );
             return;
         }
     };

@@ -15,7 +15,7 @@ use super::election::Role;
 use super::executor;
 use super::resources::Resources;
 use super::runtime::Shared;
-use super::state::{AdoptedTask, CommandSpec, LaunchSpec, RemoteAgent, UriSpec};
+use super::state::{AdoptedTask, CommandSpec, LaunchSpec, RemoteAgent, StatusExtra, UriSpec};
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -55,6 +55,7 @@ struct Update {
     state: String,
     message: Option<String>,
     reason: Option<String>,
+    extra: StatusExtra,
 }
 
 /// The tasks this process's agents run for other masters, and the queue of their updates.
@@ -89,6 +90,7 @@ impl Followers {
         state: &str,
         message: Option<String>,
         reason: Option<&str>,
+        extra: &StatusExtra,
     ) -> bool {
         let mut records = self.lock();
         let Some(r) = records.get_mut(&(framework_id.to_string(), task_id.to_string())) else {
@@ -110,6 +112,7 @@ impl Followers {
             state: state.to_string(),
             message,
             reason: reason.map(str::to_string),
+            extra: extra.clone(),
         });
         true
     }
@@ -311,12 +314,13 @@ async fn pass_updates(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Updat
                 Role::Leading if shared.registry_recovered.load(Ordering::SeqCst) => {
                     take_over(&shared);
                     shared.with(|m, fx| {
-                        m.status_update(
+                        m.status_update_with(
                             &u.framework_id,
                             &u.task_id,
                             &u.state,
                             u.message.clone(),
                             u.reason.as_deref(),
+                            &u.extra,
                             fx,
                         )
                     });
@@ -329,7 +333,9 @@ async fn pass_updates(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Updat
                         leader_url(scheme, &host, port)
                     );
                     let body = json!({"framework_id": u.framework_id, "task_id": u.task_id,
-                        "state": u.state, "message": u.message, "reason": u.reason});
+                        "state": u.state, "message": u.message, "reason": u.reason,
+                        "healthy": u.extra.healthy, "check_status": u.extra.check_status,
+                        "from_last": u.extra.from_last});
                     if matches!(http().post(&url).json(&body).send().await, Ok(r) if r.status().is_success())
                     {
                         break;
@@ -480,13 +486,19 @@ pub async fn status_handler(
     body: axum::Json<Value>,
 ) -> Response {
     let u = body.0;
+    let extra = StatusExtra {
+        healthy: u["healthy"].as_bool(),
+        check_status: u.get("check_status").filter(|c| c.is_object()).cloned(),
+        from_last: u["from_last"].as_bool().unwrap_or(false),
+    };
     shared.with(|m, fx| {
-        m.status_update(
+        m.status_update_with(
             &str_of(&u, "framework_id"),
             &str_of(&u, "task_id"),
             &str_of(&u, "state"),
             u["message"].as_str().map(str::to_string),
             u["reason"].as_str(),
+            &extra,
             fx,
         )
     });
@@ -665,6 +677,7 @@ pub async fn launch_handler(
                 .clamp(0.0, 600.0),
         ),
         kill: rx,
+        probes: super::checks::Probes::of(&v["task_info"]),
     };
     shared.follow.lock().insert(
         (framework_id, task_id),

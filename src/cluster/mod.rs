@@ -6,6 +6,7 @@
 
 mod agent_api;
 mod auth;
+mod checks;
 mod container_calls;
 mod containerizer;
 mod containers;

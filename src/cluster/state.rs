@@ -188,6 +188,44 @@ pub struct LaunchSpec {
     pub kill: watch::Receiver<bool>,
     /// Persistent volumes to link into the sandbox: the volume's directory, its path there.
     pub volumes: Vec<(PathBuf, String)>,
+    /// The task's health check and check.
+    pub probes: super::checks::Probes,
+}
+
+/// What a health check or a check adds to an executor's update (`checks.rs`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusExtra {
+    pub healthy: Option<bool>,
+    pub check_status: Option<Value>,
+    /// A health or check update: made from the task's last update, as Mesos's executor
+    /// makes it from `lastTaskStatus`, so it keeps what that one carried. Other updates
+    /// are made from scratch: a task with a check has an empty `check_status` in them.
+    pub from_last: bool,
+}
+
+impl StatusExtra {
+    fn apply(&self, status: &mut Value, task: &Task) {
+        if self.from_last {
+            let last = task
+                .statuses
+                .iter()
+                .rev()
+                .find(|s| s["source"] == "SOURCE_EXECUTOR");
+            for key in ["healthy", "check_status"] {
+                if let Some(v) = last.and_then(|l| l.get(key)) {
+                    status[key] = v.clone();
+                }
+            }
+        } else if let Some(empty) = super::checks::empty_status(&task.info) {
+            status["check_status"] = empty;
+        }
+        if let Some(h) = self.healthy {
+            status["healthy"] = Value::Bool(h);
+        }
+        if let Some(c) = &self.check_status {
+            status["check_status"] = c.clone();
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -1499,6 +1537,7 @@ impl Master {
                     .into(),
             );
         }
+        super::checks::validate(task)?;
         let list = task.get("resources").unwrap_or(&Value::Null);
         if list.as_array().is_none_or(Vec::is_empty) {
             return Err("Task uses no resources".into());
@@ -1697,6 +1736,7 @@ impl Master {
             kill_grace: self.settings.kill_grace,
             kill: kill_rx,
             volumes,
+            probes: super::checks::Probes::of(info),
         })));
     }
 
@@ -1933,6 +1973,22 @@ impl Master {
         reason: Option<&str>,
         fx: &mut Vec<Effect>,
     ) {
+        let extra = StatusExtra::default();
+        self.status_update_with(framework_id, task_id, state, message, reason, &extra, fx);
+    }
+
+    /// An executor's update with what its health check or check adds (`StatusExtra`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn status_update_with(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        state: &str,
+        message: Option<String>,
+        reason: Option<&str>,
+        extra: &StatusExtra,
+        fx: &mut Vec<Effect>,
+    ) {
         // An agent cut off from the master keeps what its executors say for later.
         if self.hold_update(framework_id, task_id, state, &message, reason) {
             return;
@@ -1984,6 +2040,7 @@ impl Master {
         if let Some(r) = reason {
             status["reason"] = Value::String(r.to_string());
         }
+        extra.apply(&mut status, task);
         task.state = state.to_string();
         // The master keeps statuses without their data (MESOS-1746: it could be large).
         let mut kept = status.clone();

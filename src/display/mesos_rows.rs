@@ -291,29 +291,35 @@ pub(crate) fn tasks<'a>(items: impl Iterator<Item = &'a Value>) -> Table {
     )
 }
 
-/// The TASKS helper's latest TaskStatus per task (with the `name` the kernel adds).
+/// The TASKS helper's latest TaskStatus per task (with the `name` the kernel adds); a
+/// `healthy` column when a task's health check has said something.
 pub(super) fn task_statuses(items: &[Value]) -> Table {
-    Table::from_items(
-        "tasks",
-        &["id", "name", "agent", "state", "message", "updated"],
-        items,
-        |s| {
-            let st: TaskStatus = read_lenient(s).unwrap_or_default();
-            let name = st.extra.get("name").map(text).unwrap_or_default();
-            vec![
-                Cell::new(st.task_id.value),
-                Cell::new(name),
-                Cell::new(st.agent_id.map(|a| a.value).unwrap_or_default()),
-                Cell::state(st.state.as_str()),
-                Cell::new(st.message.unwrap_or_default()),
-                Cell::new(
-                    st.timestamp
-                        .map(|t| time(&Value::from(t)))
-                        .unwrap_or_default(),
-                ),
-            ]
-        },
-    )
+    let health = items.iter().any(|s| s.get("healthy").is_some());
+    let mut columns = vec!["id", "name", "agent", "state"];
+    if health {
+        columns.push("healthy");
+    }
+    columns.extend(["message", "updated"]);
+    Table::from_items("tasks", &columns, items, |s| {
+        let st: TaskStatus = read_lenient(s).unwrap_or_default();
+        let name = st.extra.get("name").map(text).unwrap_or_default();
+        let mut row = vec![
+            Cell::new(st.task_id.value),
+            Cell::new(name),
+            Cell::new(st.agent_id.map(|a| a.value).unwrap_or_default()),
+            Cell::state(st.state.as_str()),
+        ];
+        if health {
+            row.push(Cell::flag(st.healthy));
+        }
+        row.push(Cell::new(st.message.unwrap_or_default()));
+        row.push(Cell::new(
+            st.timestamp
+                .map(|t| time(&Value::from(t)))
+                .unwrap_or_default(),
+        ));
+        row
+    })
 }
 
 // ---------------------------------------------------------------- executors

@@ -326,6 +326,19 @@ fn tasks_helper_statuses() {
     assert_eq!(t.rows[1][3].tone, Tone::Bad);
     // The same array is recognised without a hint.
     assert_eq!(only(tables(&v, None)).columns, t.columns);
+    // A health check has spoken: a healthy column, blank where a task has none.
+    let v = json!([
+        {"task_id": {"value": "web"}, "state": "TASK_RUNNING", "healthy": false,
+         "reason": "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED", "timestamp": 1764081618.5},
+        {"task_id": {"value": "db"}, "state": "TASK_RUNNING", "timestamp": 1764081619.0}
+    ]);
+    let t = only(tables(&v, Some("TASKS")));
+    assert_eq!(
+        t.columns,
+        ["id", "name", "agent", "state", "healthy", "message", "updated"]
+    );
+    assert_eq!(cell(&t, 0, "healthy"), "no");
+    assert_eq!(cell(&t, 1, "healthy"), "");
 }
 
 #[test]

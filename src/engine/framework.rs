@@ -571,6 +571,8 @@ impl Engine {
             "volume",
             "path",
             "volume_size",
+            "health",
+            "check",
         ];
         Self::check_keys("LAUNCH", args, &valid)?;
         let name = Self::arg(args, "name")
@@ -811,6 +813,14 @@ impl Engine {
             agent_id: offer.agent_id.clone(),
             resources,
             command: Some(command),
+            health_check: Self::arg(args, "health")
+                .map(super::launch_probes::health_check)
+                .transpose()
+                .map_err(invalid)?,
+            check: Self::arg(args, "check")
+                .map(super::launch_probes::check)
+                .transpose()
+                .map_err(invalid)?,
             ..Default::default()
         };
         if let Some(image) = &docker {

@@ -12,6 +12,7 @@ pub mod help;
 pub mod ids;
 pub mod jq;
 pub mod jq_worker;
+mod launch_probes;
 mod launch_resources;
 pub mod operator;
 pub mod session;

@@ -5,8 +5,9 @@
 //! finish, fail and are killed, Docker tasks that run and are killed, a task group (a pod)
 //! on the second agent; a second framework torn down; a multi-role framework with a
 //! suppressed role and offer constraints that loses its connection; the first agent
-//! restarted (it recovers its tasks and re-registers) and the third partitioned from the
-//! master until it is unreachable, then healed (it re-registers: AGENT_ADDED); an operator
+//! restarted (it recovers its tasks and re-registers) and the third, with a Marathon task,
+//! partitioned from the master until it is unreachable, then healed (it re-registers:
+//! AGENT_ADDED, and TASK_ADDED for the task it brings back); an operator
 //! SUBSCRIBE stream open from the start; with ZooKeeper, an agent of a predecessor master
 //! recovered from the registry that never re-registers. Schedulers acknowledge every update
 //! as it comes. A storage framework reserves resources (with labels), creates a persistent
@@ -220,7 +221,7 @@ fn command_task(id: &str, agent: &Value, cmd: &str) -> Value {
         "discovery": {"visibility": "FRAMEWORK", "name": format!("{id}.marathon"),
                       "ports": {"ports": []}},
         "health_check": {"type": "COMMAND", "command": {"value": "true"},
-                         "delay_seconds": 15.0, "interval_seconds": 10.0,
+                         "delay_seconds": 0.0, "interval_seconds": 1.0,
                          "timeout_seconds": 20.0, "consecutive_failures": 3,
                          "grace_period_seconds": 300.0}
     })
@@ -276,7 +277,9 @@ fn pod_task(id: &str, agent: &Value, cmd: &str) -> Value {
             "linux_info": {"share_pid_namespace": false}
         },
         "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)],
-        "labels": labels(&[("pod", "p1")])
+        "labels": labels(&[("pod", "p1")]),
+        "check": {"type": "COMMAND", "command": {"command": {"value": "true"}},
+                  "delay_seconds": 0.0, "interval_seconds": 1.0, "timeout_seconds": 20.0}
     })
 }
 
@@ -287,6 +290,8 @@ struct Scheduler {
     events: Events,
     states: HashMap<String, String>,
     offers: Vec<Value>,
+    /// Offers declined before their OFFERS event was read: never used.
+    declined: Vec<Value>,
 }
 
 impl Scheduler {
@@ -297,6 +302,7 @@ impl Scheduler {
             events,
             states: HashMap::new(),
             offers: Vec::new(),
+            declined: Vec::new(),
         }
     }
 
@@ -314,13 +320,24 @@ impl Scheduler {
                 let task = s["task_id"]["value"].as_str().unwrap_or_default();
                 let state = s["state"].as_str().unwrap_or_default();
                 self.states.insert(task.to_string(), state.to_string());
+                // What health checks and checks said, under keys of their own.
+                if let Some(healthy) = s["healthy"].as_bool() {
+                    self.states
+                        .insert(format!("{task}#healthy"), healthy.to_string());
+                }
+                if s["reason"] == "REASON_TASK_CHECK_STATUS_UPDATED" {
+                    self.states
+                        .insert(format!("{task}#check"), s["check_status"].to_string());
+                }
             }
             Some("OFFERS") => {
                 let offers = e["offers"]["offers"]
                     .as_array()
                     .cloned()
                     .unwrap_or_default();
-                self.offers.extend(offers);
+                let declined = &self.declined;
+                self.offers
+                    .extend(offers.into_iter().filter(|o| !declined.contains(&o["id"])));
             }
             Some("RESCIND") => {
                 let gone = &e["rescind"]["offer_id"];
@@ -392,6 +409,8 @@ const COMMAND_TASKS: &[(&str, &str)] = &[
     ("cmd-killed", "sleep 600"),
 ];
 const DOCKER_TASKS: &[(&str, u64)] = &[("docker-running", 9000), ("docker-killed", 9001)];
+/// Marathon's task on the third agent, which is partitioned and healed.
+const PARTITIONED_TASK: &str = "cmd-partitioned";
 /// A pod's tasks: one runs, one is done at once.
 const POD_TASKS: &[(&str, &str)] = &[("pod-a", "sleep 600"), ("pod-b", "true")];
 
@@ -507,6 +526,10 @@ pub async fn build(c: &Cluster) -> Built {
         "task_group": {"tasks": POD_TASKS.iter().map(|(id, cmd)| pod_task(id, &agent1, cmd)).collect::<Vec<_>>()}
     }});
     a.call(accept(&offer, vec![group])).await;
+    // A task on the third agent, which the partition below takes away and gives back.
+    let offer = a.offer_on(&agent_ids[2]).await;
+    let cut_off = command_task(PARTITIONED_TASK, &offer["agent_id"], "sleep 600");
+    a.call(accept(&offer, vec![launch(vec![cut_off])])).await;
 
     let running = [
         "cmd-running",
@@ -519,8 +542,11 @@ pub async fn build(c: &Cluster) -> Built {
         is("cmd-finished", "TASK_FINISHED")
             && is("cmd-failed", "TASK_FAILED")
             && running.iter().all(|t| is(t, "TASK_RUNNING"))
+            && is(PARTITIONED_TASK, "TASK_RUNNING")
             && is("pod-a", "TASK_RUNNING")
             && is("pod-b", "TASK_FINISHED")
+            && is("cmd-running#healthy", "true")
+            && s.contains_key("pod-a#check")
     })
     .await;
     for task in ["cmd-killed", "docker-killed"] {
@@ -554,6 +580,7 @@ pub async fn build(c: &Cluster) -> Built {
         .map(|o| json!({ "value": o["id"] }))
         .collect();
     a.offers.clear();
+    a.declined = held.clone();
     if !held.is_empty() {
         a.call(json!({"type": "DECLINE", "decline": {"offer_ids": held}}))
             .await;
@@ -579,7 +606,6 @@ pub async fn build(c: &Cluster) -> Built {
 
     // Marathon wants offers again, so some are outstanding when the state is read.
     a.call(json!({"type": "REVIVE", "revive": {}})).await;
-    let _ = a.offer_on(&agent_ids[0]).await;
 
     // A multi-role framework subscribes and loses its connection (it stays, inactive).
     let call = json!({"type": "SUBSCRIBE", "subscribe": web_subscribe()});
@@ -615,14 +641,18 @@ pub async fn build(c: &Cluster) -> Built {
     assert_eq!(healed["reregistered"], true, "{healed}");
 
     let mut operator_events = Vec::new();
-    let (mut removed, mut disconnected, mut added) = (false, false, false);
-    while !(removed && disconnected && added) {
+    // The healed agent brings its task back: TASK_ADDED, with the agent's statuses of it.
+    let (mut removed, mut disconnected, mut added, mut readded) = (false, false, false, false);
+    while !(removed && disconnected && added && readded) {
         let Some(e) = ops.next().await else {
             panic!("the operator stream ended");
         };
         removed |= e["type"] == "FRAMEWORK_REMOVED";
         added |= e["type"] == "AGENT_ADDED"
             && e["agent_added"]["agent"]["agent_info"]["id"]["value"] == agent_ids[2].as_str();
+        readded |= added
+            && e["type"] == "TASK_ADDED"
+            && e["task_added"]["task"]["task_id"]["value"] == PARTITIONED_TASK;
         disconnected |= e["type"] == "FRAMEWORK_UPDATED"
             && e["framework_updated"]["framework"]["framework_info"]["id"]["value"]
                 == web_id.as_str()
@@ -638,6 +668,7 @@ pub async fn build(c: &Cluster) -> Built {
     task_ids.extend(DOCKER_TASKS.iter().map(|(t, _)| t.to_string()));
     task_ids.extend(POD_TASKS.iter().map(|(t, _)| t.to_string()));
     task_ids.push("batch-job".into());
+    task_ids.push(PARTITIONED_TASK.into());
     task_ids.extend(["db".to_string(), "backup".to_string()]);
     drop(storage);
     Built {

@@ -159,6 +159,18 @@ pub(super) const CALLS: &[CallSpec] = &[
                 "task state to wait for: RUNNING or FINISHED",
             ),
             opt(
+                "health",
+                "health",
+                FieldKind::Json,
+                "a health check: a command line for sh -c, or a Mesos HealthCheck object (HTTP, TCP)",
+            ),
+            opt(
+                "check",
+                "check",
+                FieldKind::Json,
+                "a check that reports and never kills: a command line, or a Mesos CheckInfo object",
+            ),
+            opt(
                 "role",
                 "role",
                 FieldKind::String,
