@@ -69,7 +69,6 @@ async fn health_checks_report_kill_and_show_in_tasks() {
         bad["message"],
         "Task uses invalid health check: Expecting 'http' to be set for HTTP health check"
     );
-    h.ok("OFFERS wait=20s min=1").await;
     let e = h.err(r#"LAUNCH name=worse cmd="sleep 60" health=3"#).await;
     assert!(e.evalue.contains("health=3"), "{}", e.evalue);
     h.ok("KILL task_id=web").await;

@@ -651,6 +651,15 @@ impl Engine {
             }),
             Some(other) => return Err(invalid(format!("volume={other}: give the volume's id"))),
         };
+        // Checked before an offer is looked for: a bad argument is the first thing said.
+        let health_check = Self::arg(args, "health")
+            .map(super::launch_probes::health_check)
+            .transpose()
+            .map_err(invalid)?;
+        let check = Self::arg(args, "check")
+            .map(super::launch_probes::check)
+            .transpose()
+            .map_err(invalid)?;
         let session = self.session()?;
         let state = session.state();
         // What the task takes of an offer: its volume (the offer's, or one to create), then
@@ -813,14 +822,8 @@ impl Engine {
             agent_id: offer.agent_id.clone(),
             resources,
             command: Some(command),
-            health_check: Self::arg(args, "health")
-                .map(super::launch_probes::health_check)
-                .transpose()
-                .map_err(invalid)?,
-            check: Self::arg(args, "check")
-                .map(super::launch_probes::check)
-                .transpose()
-                .map_err(invalid)?,
+            health_check,
+            check,
             ..Default::default()
         };
         if let Some(image) = &docker {
