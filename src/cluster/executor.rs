@@ -63,62 +63,48 @@ fn start_probes(shared: &Arc<Shared>, spec: &LaunchSpec) -> (DropGuard, mpsc::Re
         sandbox: spec.sandbox.clone(),
         env: spec.env.clone(),
     };
-    let ids = (spec.framework_id.clone(), spec.task_id.clone());
-    if let Some(h) = spec.probes.health.clone() {
-        let (shared, ids, stop) = (Arc::clone(shared), ids.clone(), stop.clone());
-        let target = target.clone();
-        tokio::spawn(async move {
-            checks::health_checks(h, target, stop.clone(), |health| {
-                if stop.is_cancelled() {
-                    return;
-                }
-                let extra = StatusExtra {
-                    healthy: Some(health.healthy),
-                    check_status: None,
-                    from_last: true,
-                };
-                let reason = Some("REASON_TASK_HEALTH_CHECK_STATUS_UPDATED");
+    let ids = Arc::new((spec.framework_id.clone(), spec.task_id.clone()));
+    // A health or check update: TASK_RUNNING made from the last update, unless the task
+    // ended or its kill began meanwhile.
+    let update = |reason: &'static str| {
+        let (shared, ids, stop) = (Arc::clone(shared), Arc::clone(&ids), stop.clone());
+        move |extra: StatusExtra| {
+            if !stop.is_cancelled() {
                 send(
                     &shared,
                     &ids.0,
                     &ids.1,
                     "TASK_RUNNING",
                     None,
-                    reason,
+                    Some(reason),
                     &extra,
                 );
-                if health.kill {
-                    let _ = kill_tx.try_send(());
-                }
-            })
-            .await;
-        });
+            }
+        }
+    };
+    if let Some(h) = spec.probes.health.clone() {
+        let report = update("REASON_TASK_HEALTH_CHECK_STATUS_UPDATED");
+        let (target, stop) = (target.clone(), stop.clone());
+        tokio::spawn(checks::health_checks(h, target, stop, move |health| {
+            report(StatusExtra {
+                healthy: Some(health.healthy),
+                check_status: None,
+                from_last: true,
+            });
+            if health.kill {
+                let _ = kill_tx.try_send(());
+            }
+        }));
     }
     if let Some(c) = spec.probes.check.clone() {
-        let (shared, stop) = (Arc::clone(shared), stop.clone());
-        tokio::spawn(async move {
-            checks::checks(c, target, stop.clone(), |status| {
-                if stop.is_cancelled() {
-                    return;
-                }
-                let extra = StatusExtra {
-                    healthy: None,
-                    check_status: Some(status),
-                    from_last: true,
-                };
-                let reason = Some("REASON_TASK_CHECK_STATUS_UPDATED");
-                send(
-                    &shared,
-                    &ids.0,
-                    &ids.1,
-                    "TASK_RUNNING",
-                    None,
-                    reason,
-                    &extra,
-                );
+        let report = update("REASON_TASK_CHECK_STATUS_UPDATED");
+        tokio::spawn(checks::checks(c, target, stop.clone(), move |status| {
+            report(StatusExtra {
+                healthy: None,
+                check_status: Some(status),
+                from_last: true,
             })
-            .await;
-        });
+        }));
     }
     (stop.drop_guard(), kill_rx)
 }
