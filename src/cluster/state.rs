@@ -845,6 +845,17 @@ pub fn update_event(status: &Value) -> Value {
     json!({"type": "UPDATE", "update": {"status": status}})
 }
 
+/// The operator stream's TASK_ADDED of a task.
+pub fn task_added_event(task: &Task) -> Value {
+    json!({"type": "TASK_ADDED", "task_added": {"task": views::task_v1(task)}})
+}
+
+/// The operator stream's TASK_UPDATED: a task's update and the state it is in now.
+pub fn task_updated_event(framework_id: &str, status: &Value, state: &str) -> Value {
+    json!({"type": "TASK_UPDATED", "task_updated": {
+        "framework_id": id(framework_id), "status": status, "state": state}})
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

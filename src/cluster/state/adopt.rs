@@ -189,7 +189,7 @@ impl Master {
             kill: t.kill,
             resources_recovered: terminal,
         };
-        let added = json!({"type": "TASK_ADDED", "task_added": {"task": views::task_v1(&task)}});
+        let added = super::task_added_event(&task);
         if let Some(f) = self.framework_mut(&framework_id) {
             f.tasks.push(task);
         }

@@ -53,10 +53,7 @@ impl Master {
                     f.counts.bump("tasks/terminal/task_lost");
                 }
                 if change.new_state {
-                    published.push(json!({
-                        "type": "TASK_UPDATED",
-                        "task_updated": {"framework_id": id(&f.id), "status": status, "state": task.state}
-                    }));
+                    published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
                 f.send(&update_event(&status));
                 f.completed_tasks.push(task);

@@ -319,10 +319,7 @@ impl Master {
                 task.statuses.push(status.clone());
                 self.counters.task_ended(&status);
                 f.counts.bump("tasks/terminal/task_killed");
-                published.push(json!({
-                    "type": "TASK_UPDATED",
-                    "task_updated": {"framework_id": id(framework_id), "status": status, "state": "TASK_KILLED"}
-                }));
+                published.push(task_updated_event(framework_id, &status, "TASK_KILLED"));
                 let run = (task.executor_id.clone(), task.container_id.clone());
                 if task.executor.is_some() && !executors_done.contains(&run) {
                     executors_done.push(run);

@@ -452,7 +452,7 @@ impl Master {
             kill: Some(kill_tx),
             resources_recovered: false,
         };
-        let added = json!({"type": "TASK_ADDED", "task_added": {"task": views::task_v1(&task)}});
+        let added = task_added_event(&task);
         if let Some(f) = self.framework_mut(framework_id) {
             f.tasks.push(task);
         }

@@ -268,10 +268,7 @@ impl Master {
                         .bump(&format!("tasks/terminal/{}", state.to_ascii_lowercase()));
                 }
                 if change.new_state {
-                    published.push(json!({
-                        "type": "TASK_UPDATED",
-                        "task_updated": {"framework_id": id(&f.id), "status": status, "state": task.state}
-                    }));
+                    published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
                 f.send(&update_event(&status));
                 if keep_unreachable {
@@ -323,10 +320,7 @@ impl Master {
                 // From unreachable to gone is no new end: Mesos's counters do not move.
                 let change = record(&mut task, status.clone());
                 if change.new_state {
-                    published.push(json!({
-                        "type": "TASK_UPDATED",
-                        "task_updated": {"framework_id": id(&f.id), "status": status, "state": task.state}
-                    }));
+                    published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
                 f.send(&update_event(&status));
                 f.completed_tasks.push(task);

@@ -277,8 +277,7 @@ impl Master {
                 f.send(&update_event(&status));
                 // `addSlave` adds the agent's tasks back: `Framework::addTask` tells the
                 // operator stream (TASK_ADDED, with the task's statuses).
-                published.push(json!({"type": "TASK_ADDED", "task_added": {
-                    "task": views::task_v1(&task)}}));
+                published.push(super::task_added_event(&task));
                 f.tasks.push(task);
             }
         }

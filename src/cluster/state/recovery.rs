@@ -80,8 +80,11 @@ impl Master {
                 lost_statuses.push(status.clone());
                 f.counts.bump("tasks/terminal/task_lost");
                 f.send(&update_event(&status));
-                published.push(json!({"type": "TASK_UPDATED", "task_updated": {
-                    "framework_id": id(&f.id), "status": status, "state": TaskState::Lost.as_str()}}));
+                published.push(super::task_updated_event(
+                    &f.id,
+                    &status,
+                    TaskState::Lost.as_str(),
+                ));
                 f.completed_tasks.push(task);
                 cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
             }

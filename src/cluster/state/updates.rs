@@ -378,10 +378,7 @@ impl Master {
                 agent.counts.bump("slave/executors_terminated");
             }
         }
-        self.publish(&json!({
-            "type": "TASK_UPDATED",
-            "task_updated": {"framework_id": id(framework_id), "status": status, "state": state}
-        }));
+        self.publish(&task_updated_event(framework_id, &status, state));
         if group_done {
             if let Some(f) = self.framework(framework_id) {
                 f.send(&json!({"type": "FAILURE", "failure": {
