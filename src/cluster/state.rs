@@ -45,6 +45,8 @@ pub mod reservations;
 mod roles;
 #[cfg(test)]
 mod subscribe_tests;
+mod task_list;
+pub use task_list::TaskList;
 pub mod tenancy;
 pub mod volumes;
 pub use adopt::{AdoptedTask, RemoteAgent};
@@ -360,7 +362,7 @@ pub struct Framework {
     pub reregistered_time: f64,
     /// When it was removed (Mesos sets it only then).
     pub unregistered_time: Option<f64>,
-    pub tasks: Vec<Task>,
+    pub tasks: TaskList,
     pub completed_tasks: Vec<Task>,
     /// Tasks of agents that became unreachable (and, as in Mesos, the TASK_LOST tasks of
     /// a framework that is not partition-aware, whichever way the agent was lost).
@@ -425,7 +427,7 @@ impl Framework {
     }
 
     pub fn task(&self, task_id: &str) -> Option<&Task> {
-        self.tasks.iter().find(|t| t.task_id == task_id)
+        self.tasks.get(task_id)
     }
 }
 

@@ -142,7 +142,7 @@ impl Master {
                 registered_time: now_secs(),
                 reregistered_time: now_secs(),
                 unregistered_time: None,
-                tasks: Vec::new(),
+                tasks: Default::default(),
                 completed_tasks: Vec::new(),
                 unreachable_tasks: Vec::new(),
                 filters: Vec::new(),

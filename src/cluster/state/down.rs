@@ -38,13 +38,7 @@ impl Master {
         let message = format!("Agent {} removed: {MACHINE_DOWN}", agent.hostname);
         let mut published = Vec::new();
         for f in &mut self.frameworks {
-            let mut i = 0;
-            while i < f.tasks.len() {
-                if f.tasks[i].agent_id != agent_id {
-                    i += 1;
-                    continue;
-                }
-                let mut task = f.tasks.remove(i);
+            for mut task in f.tasks.take_where(|t| t.agent_id == agent_id) {
                 let status =
                     Master::lost_status(&task, "TASK_LOST", "REASON_AGENT_REMOVED", &message, None);
                 let change = record(&mut task, status.clone());

@@ -165,7 +165,7 @@ impl Master {
                     registered_time: now,
                     reregistered_time: now,
                     unregistered_time: None,
-                    tasks: Vec::new(),
+                    tasks: Default::default(),
                     completed_tasks: Vec::new(),
                     unreachable_tasks: Vec::new(),
                     filters: Vec::new(),
@@ -297,7 +297,7 @@ impl Master {
         // Task groups' executors still running give their own resources back once.
         let mut executors_done: Vec<(String, String)> = Vec::new();
         let mut published = Vec::new();
-        for mut task in f.tasks.drain(..) {
+        for mut task in f.tasks.drain() {
             if let Some(kill) = &task.kill {
                 let _ = kill.send(true);
             }

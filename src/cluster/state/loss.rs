@@ -253,13 +253,7 @@ impl Master {
             // A TASK_LOST task may come back with its agent, so Mesos keeps it with the
             // unreachable tasks even when the agent is gone.
             let keep_unreachable = state != "TASK_GONE_BY_OPERATOR";
-            let mut i = 0;
-            while i < f.tasks.len() {
-                if f.tasks[i].agent_id != agent_id {
-                    i += 1;
-                    continue;
-                }
-                let mut task = f.tasks.remove(i);
+            for mut task in f.tasks.take_where(|t| t.agent_id == agent_id) {
                 let status = Self::lost_status(&task, state, reason, message, unreachable_time);
                 let change = record(&mut task, status.clone());
                 if change.ended && state != "TASK_UNREACHABLE" {

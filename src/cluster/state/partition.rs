@@ -86,9 +86,8 @@ impl Master {
     ) -> bool {
         let agent_id = self.framework(framework_id).and_then(|f| {
             f.tasks
-                .iter()
-                .chain(f.unreachable_tasks.iter())
-                .find(|t| t.task_id == task_id)
+                .get(task_id)
+                .or_else(|| f.unreachable_tasks.iter().find(|t| t.task_id == task_id))
                 .map(|t| t.agent_id.clone())
         });
         let Some(agent_id) = agent_id else {

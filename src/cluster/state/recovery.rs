@@ -49,13 +49,10 @@ impl Master {
             if checkpoint {
                 continue;
             }
-            let mut i = 0;
-            while i < f.tasks.len() {
-                if f.tasks[i].agent_id != agent_id || f.tasks[i].is_terminal() {
-                    i += 1;
-                    continue;
-                }
-                let mut task = f.tasks.remove(i);
+            for mut task in f
+                .tasks
+                .take_where(|t| t.agent_id == agent_id && !t.is_terminal())
+            {
                 let status = json!({
                     "task_id": id(&task.task_id),
                     "state": TaskState::Lost.as_str(),

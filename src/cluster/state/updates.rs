@@ -157,7 +157,7 @@ impl Master {
         let retry = self.settings.update_retry;
         let in_flight = self
             .framework_mut(framework_id)
-            .and_then(|f| f.tasks.iter().find(|t| t.task_id == task_id))
+            .and_then(|f| f.tasks.get(task_id))
             .and_then(|t| t.pending.front())
             .and_then(|s| s.get("uuid"))
             .and_then(Value::as_str)
@@ -183,10 +183,9 @@ impl Master {
         let Some(f) = self.framework_mut(framework_id) else {
             return;
         };
-        let Some(pos) = f.tasks.iter().position(|t| t.task_id == task_id) else {
+        let Some(task) = f.tasks.get_mut(task_id) else {
             return;
         };
-        let task = &mut f.tasks[pos];
         let acked = task.pending.pop_front();
         task.acked_status = acked;
         let next = task.pending.front().cloned();
@@ -210,8 +209,12 @@ impl Master {
                 },
             ));
         }
-        if retire {
-            let mut task = f.tasks.remove(pos);
+        let retired = if retire {
+            f.tasks.remove(task_id)
+        } else {
+            None
+        };
+        if let Some(mut task) = retired {
             task.kill = None;
             let agent_id = task.agent_id.clone();
             f.completed_tasks.push(task);
@@ -224,7 +227,7 @@ impl Master {
     pub fn task_process(&mut self, framework_id: &str, task_id: &str, pid: u32) {
         if let Some(task) = self
             .framework_mut(framework_id)
-            .and_then(|f| f.tasks.iter_mut().find(|t| t.task_id == task_id))
+            .and_then(|f| f.tasks.get_mut(task_id))
         {
             task.pid = Some(pid);
         }
@@ -274,7 +277,7 @@ impl Master {
         let Some(f) = self.frameworks.iter_mut().find(|f| f.id == framework_id) else {
             return;
         };
-        let Some(task) = f.tasks.iter_mut().find(|t| t.task_id == task_id) else {
+        let Some(task) = f.tasks.get_mut(task_id) else {
             return;
         };
         if task.is_terminal() {
