@@ -269,3 +269,63 @@ fn a_busy_worker_ends_when_its_pipe_closes() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// A master whose GET_STATE is JSON padded with whitespace (as a pretty-printing proxy
+/// sends it) and whose GET_VERSION says JSON but is cut short.
+async fn padded_master() -> (String, usize) {
+    use axum::http::header;
+    use axum::routing::post;
+    let padding = " ".repeat(200_000);
+    let state = format!("{{\"type\": \"GET_STATE\",{padding}\"get_state\": {{\"n\": 42}}}}");
+    let len = state.len();
+    let app = axum::Router::new().route(
+        "/api/v1",
+        post(move |body: String| {
+            let state = state.clone();
+            async move {
+                let answer = if body.contains("GET_STATE") {
+                    state
+                } else {
+                    "{\"version_info\": {\"version\": ".to_string()
+                };
+                ([(header::CONTENT_TYPE, "application/json")], answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), len)
+}
+
+#[tokio::test]
+async fn a_filter_on_a_call_is_given_the_answer_as_it_came() {
+    let (base, len) = padded_master().await;
+    let mut h = Harness::new();
+    h.ok(&format!("%master {base}")).await;
+    let before = h.engine.jq_worker().sent_bytes();
+    assert_eq!(h.ok("GET_STATE | .get_state.n").await["text/plain"], "42");
+    // The answer's own bytes went to the worker: parsed and written again in the kernel,
+    // its 200,000 spaces would not have.
+    let sent = h.engine.jq_worker().sent_bytes() - before;
+    assert!(
+        sent as usize >= len,
+        "sent {sent} bytes for a {len}-byte answer"
+    );
+    // `$_` is the filtered value; the unfiltered call still binds the whole answer.
+    assert_eq!(h.var("_"), Some(serde_json::json!(42)));
+    h.ok("s = GET_STATE").await;
+    assert_eq!(h.ok("$s.get_state.n").await["text/plain"], "42");
+    // A body that is not JSON is the call's error, filter or not, and the session goes on.
+    for cell in ["GET_VERSION", "GET_VERSION | .version_info"] {
+        let e = h.err(cell).await;
+        assert_eq!(e.ename, "MesosHttpError", "{cell}");
+        assert!(e.evalue.contains("is not JSON"), "{cell}: {}", e.evalue);
+    }
+    assert_eq!(
+        h.ok("GET_STATE | .get_state | keys").await["text/plain"],
+        "[\n  \"n\"\n]"
+    );
+}

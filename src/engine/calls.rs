@@ -197,22 +197,22 @@ impl Engine {
                 ),
             ));
         }
-        let (status, value) = self
+        let reply = self
             .client
-            .operator_answer(base, body, self.timeout, &ctx.cancel)
+            .operator_reply(base, body, self.timeout, &ctx.cancel)
             .await
             .map_err(|e| mesos_error(&e))?;
-        // An empty answer (`200 OK` from UPDATE_MAINTENANCE_SCHEDULE, DRAIN_AGENT ...) shows
-        // as a scheduler call's `202 Accepted` does: the call and its status.
-        let value = if value.is_null() {
-            json!({"type": spec.name, "status": status_line(status)})
-        } else {
-            value
-        };
         if spec.name == "MARK_AGENT_GONE" && spec.api == Api::Master {
             self.operator_agent_gone(body);
         }
-        Ok(Outcome::shown(value, Some(spec.name.to_string())))
+        // An empty answer (`200 OK` from UPDATE_MAINTENANCE_SCHEDULE, DRAIN_AGENT ...) shows
+        // as a scheduler call's `202 Accepted` does: the call and its status.
+        if reply.body.is_empty() {
+            let value = json!({"type": spec.name, "status": status_line(reply.status)});
+            return Ok(Outcome::shown(value, Some(spec.name.to_string())));
+        }
+        let url = format!("{}/api/v1", base.trim_end_matches('/'));
+        Ok(Outcome::answer(reply, &url, spec.name))
     }
 
     /// `{...}`: an object with a `type` is a Mesos call, routed by its type and shape.

@@ -49,6 +49,9 @@ pub enum JqError {
     /// The jq worker process hit its memory limit (MiB).
     #[error("the expression needed more than {0} MiB of memory and was stopped (the kernel and its variables are fine; MESOS_KERNEL_JQ_MEMORY_MB raises the limit)")]
     OutOfMemory(u64),
+    /// The input given as JSON text (an HTTP answer's body) does not parse.
+    #[error("the input is not JSON: {0}")]
+    InputNotJson(String),
     /// The jq worker process ended for another reason.
     #[error("jq stopped unexpectedly ({0}); the next expression starts it again")]
     WorkerDied(String),

@@ -68,6 +68,15 @@ struct VarHeader {
 
 type Reply = Result<Vec<Value>, JqError>;
 
+/// What `.` is: a value the kernel holds, or JSON as it came over HTTP. A filter on a
+/// call's answer (`GET_STATE | ...`) hands the worker the answer's bytes, so a big answer
+/// is parsed once, in the worker, and never built as a `Value` in the kernel.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    Value(&'a Value),
+    Json(&'a [u8]),
+}
+
 /// Why an evaluation in the worker gave no values.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -187,6 +196,18 @@ impl JqWorker {
         vars: &Variables,
         cancel: &CancellationToken,
     ) -> Result<Vec<Value>, WorkerError> {
+        self.eval_input(code, Input::Value(input), vars, cancel)
+            .await
+    }
+
+    /// Evaluates `code` with `input` (a value, or JSON text) as `.`.
+    pub async fn eval_input(
+        &self,
+        code: &str,
+        input: Input<'_>,
+        vars: &Variables,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<Value>, WorkerError> {
         let Some(exe) = &self.exe else {
             return in_process(code, input, vars, cancel).await;
         };
@@ -252,13 +273,16 @@ impl JqWorker {
 /// cell is interrupted.
 async fn in_process(
     code: &str,
-    input: &Value,
+    input: Input<'_>,
     vars: &Variables,
     cancel: &CancellationToken,
 ) -> Result<Vec<Value>, WorkerError> {
     let vars = vars.referenced(code);
     let owned = code.to_string();
-    let input = input.clone();
+    let input = match input {
+        Input::Value(v) => v.clone(),
+        Input::Json(json) => parse_json(json).map_err(|e| JqError::InputNotJson(e.to_string()))?,
+    };
     let task = tokio::task::spawn_blocking(move || jq::eval(&owned, &input, &vars));
     tokio::select! {
         r = task => match r {
@@ -315,9 +339,12 @@ fn spawn(exe: &std::path::Path, memory_mb: u64, held_budget: usize) -> std::io::
 impl Proc {
     /// The request frame's body (header length, header, then the values), and what the
     /// worker will hold once it has answered.
-    fn request(&self, code: &str, input: &Value, vars: &Variables) -> (Vec<u8>, Plan) {
-        // Serializing JSON values into a Vec cannot fail (string keys, finite numbers).
-        let mut values = serde_json::to_vec(input).unwrap_or_else(|_| b"null".to_vec());
+    fn request(&self, code: &str, input: Input<'_>, vars: &Variables) -> (Vec<u8>, Plan) {
+        let mut values = match input {
+            // Serializing JSON values into a Vec cannot fail (string keys, finite numbers).
+            Input::Value(v) => serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec()),
+            Input::Json(json) => json.to_vec(),
+        };
         let input_len = values.len();
         let mut headers = Vec::new();
         let mut plan = Plan::default();
@@ -686,11 +713,16 @@ fn answer(
     body: &[u8],
     held: &mut HashMap<String, (u64, jaq_json::Val)>,
 ) -> Result<Vec<jaq_json::Val>, JqError> {
-    let (header, mut values) = split_request(body)?;
+    let (header, values) = split_request(body)?;
     for name in &header.forget {
         held.remove(name);
     }
-    let input = next_value(&mut values, header.input_len)?;
+    // The input may be an HTTP answer's bytes, unchecked: if they are not JSON, that is
+    // the expression's error, not a broken request.
+    let (this, mut values) = values
+        .split_at_checked(header.input_len)
+        .ok_or_else(|| malformed("the input is cut short"))?;
+    let input = parse_json(this).map_err(|e| JqError::InputNotJson(e.to_string()))?;
     let mut names = Vec::with_capacity(header.vars.len());
     let mut vals = Vec::with_capacity(header.vars.len());
     for var in &header.vars {

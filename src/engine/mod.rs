@@ -48,6 +48,24 @@ pub(crate) struct Outcome {
     format: Format,
     /// A display made by the statement itself (a chart), used instead of rendering.
     bundle: Option<Bundle>,
+    /// An answer's JSON not parsed yet (see `Outcome::answer`); `value` is null until
+    /// `resolve` parses it.
+    json: Option<Answer>,
+}
+
+/// A 2xx answer's body as it came over HTTP.
+pub(crate) struct Answer {
+    url: String,
+    body: Vec<u8>,
+    content_type: Option<String>,
+}
+
+impl Answer {
+    /// Its value; a body that is not JSON is the answer's error (MesosHttpError).
+    fn parse(&self) -> Result<Value, CellError> {
+        crate::mesos::client::parse_answer(&self.url, &self.body, self.content_type.as_deref())
+            .map_err(|e| connect::mesos_error(&e))
+    }
 }
 
 impl Outcome {
@@ -58,7 +76,29 @@ impl Outcome {
             hint,
             format: Format::Auto,
             bundle: None,
+            json: None,
         }
+    }
+
+    /// A call's JSON answer, parsed only if it is shown or bound as it is: a filter after
+    /// the call (`GET_STATE | ...`) is given the bytes, which the jq worker parses, so a
+    /// big answer is never built as a `Value` in the kernel only to be sent on as JSON.
+    pub(crate) fn answer(reply: crate::mesos::client::Reply, url: &str, hint: &str) -> Self {
+        let mut outcome = Outcome::shown(Value::Null, Some(hint.to_string()));
+        outcome.json = Some(Answer {
+            url: url.to_string(),
+            body: reply.body,
+            content_type: reply.content_type,
+        });
+        outcome
+    }
+
+    /// Parses the answer's JSON, if it was not yet.
+    fn resolve(&mut self) -> Result<(), CellError> {
+        if let Some(a) = self.json.take() {
+            self.value = Arc::new(a.parse()?);
+        }
+        Ok(())
     }
 
     fn display(&self) -> Bundle {
@@ -130,8 +170,48 @@ impl Engine {
         at: Pos,
         ctx: &ExecuteContext,
     ) -> Result<Vec<Value>, CellError> {
-        match self.jq.eval(code, &input, &self.vars, &ctx.cancel).await {
+        self.jq_input(code, jq_worker::Input::Value(&input), at, ctx)
+            .await
+    }
+
+    async fn jq_input(
+        &self,
+        code: &str,
+        input: jq_worker::Input<'_>,
+        at: Pos,
+        ctx: &ExecuteContext,
+    ) -> Result<Vec<Value>, CellError> {
+        match self
+            .jq
+            .eval_input(code, input, &self.vars, &ctx.cancel)
+            .await
+        {
             Ok(values) => Ok(values),
+            Err(jq_worker::WorkerError::Interrupted) => Err(errors::interrupted()),
+            Err(jq_worker::WorkerError::Jq(e)) => Err(jq_error(&e, code, at, &self.vars)),
+        }
+    }
+
+    /// A filter on a call's answer, given the answer's bytes. A body that is not JSON is
+    /// the call's error, as it is without a filter.
+    async fn filter_answer(
+        &self,
+        code: &str,
+        answer: &Answer,
+        at: Pos,
+        ctx: &ExecuteContext,
+    ) -> Result<Vec<Value>, CellError> {
+        let input = jq_worker::Input::Json(&answer.body);
+        match self
+            .jq
+            .eval_input(code, input, &self.vars, &ctx.cancel)
+            .await
+        {
+            Ok(values) => Ok(values),
+            Err(jq_worker::WorkerError::Jq(jq::JqError::InputNotJson(_))) => {
+                let value = answer.parse()?;
+                self.jq(code, value, at, ctx).await
+            }
             Err(jq_worker::WorkerError::Interrupted) => Err(errors::interrupted()),
             Err(jq_worker::WorkerError::Jq(e)) => Err(jq_error(&e, code, at, &self.vars)),
         }
@@ -144,12 +224,7 @@ impl Engine {
         at: Pos,
         ctx: &ExecuteContext,
     ) -> Result<Value, CellError> {
-        let mut values = self.jq(code, input, at, ctx).await?;
-        Ok(match values.len() {
-            0 => Value::Null,
-            1 => values.remove(0),
-            _ => Value::Array(values),
-        })
+        Ok(one_value(self.jq(code, input, at, ctx).await?))
     }
 
     async fn run_statement(
@@ -233,8 +308,16 @@ impl Engine {
                     let filter_pos = stmt.filter_pos.unwrap_or_else(|| {
                         advance(at, stmt.source.split('|').next().unwrap_or(""))
                     });
-                    let input = Arc::unwrap_or_clone(outcome.value);
-                    outcome.value = Arc::new(self.jq_one(filter, input, filter_pos, ctx).await?);
+                    let values = match outcome.json.take() {
+                        Some(answer) => {
+                            self.filter_answer(filter, &answer, filter_pos, ctx).await?
+                        }
+                        None => {
+                            let input = Arc::unwrap_or_clone(std::mem::take(&mut outcome.value));
+                            self.jq(filter, input, filter_pos, ctx).await?
+                        }
+                    };
+                    outcome.value = Arc::new(one_value(values));
                     // The filtered value keeps its producer as a hint; the renderer falls
                     // back to the value's own shape when the hint no longer fits. It is a
                     // new value, shown even where the statement showed a live view instead.
@@ -243,6 +326,7 @@ impl Engine {
                 }
             }
         }
+        outcome.resolve()?;
         self.ids.absorb(&outcome.value);
         self.vars.set_shared("_", outcome.value.clone());
         if let Some(name) = &stmt.bind {
@@ -699,5 +783,15 @@ impl Interpreter for Engine {
         self.session = None;
         self.operator_shutdown();
         self.conn.shutdown().await;
+    }
+}
+
+/// What an expression gave as one value: null for none, the value for one, an array of
+/// them for several.
+fn one_value(mut values: Vec<Value>) -> Value {
+    match values.len() {
+        0 => Value::Null,
+        1 => values.remove(0),
+        _ => Value::Array(values),
     }
 }

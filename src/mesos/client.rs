@@ -426,6 +426,23 @@ impl Client {
         check("POST", &url, reply).map(|value| (status, value))
     }
 
+    /// An operator call's 2xx answer as it came (its JSON unparsed), or a MesosHttpError.
+    pub async fn operator_reply(
+        &self,
+        base: &str,
+        call: &Value,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Reply, MesosError> {
+        let url = format!("{}/api/v1", base.trim_end_matches('/'));
+        let body = serde_json::to_vec(call).unwrap_or_default();
+        let reply = self
+            .request("POST", &url, &json_headers(), Some(body), timeout, cancel)
+            .await?;
+        check_status("POST", &url, &reply)?;
+        Ok(reply)
+    }
+
     /// A legacy GET endpoint (`/master/state`, `/files/read?...`) answered with its JSON.
     pub async fn get_json(
         &self,
@@ -519,22 +536,33 @@ pub fn json_headers() -> Vec<(String, String)> {
 
 /// 2xx gives the body's value; anything else is an error with the server's message.
 pub fn check(method: &str, url: &str, reply: Reply) -> Result<Value, MesosError> {
+    check_status(method, url, &reply)?;
+    if reply.body.is_empty() {
+        return Ok(Value::Null);
+    }
+    parse_answer(url, &reply.body, reply.content_type.as_deref())
+}
+
+/// A 2xx answer's body as JSON, or an error saying what came instead.
+pub fn parse_answer(
+    url: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Value, MesosError> {
+    serde_json::from_slice(body).map_err(|e| MesosError::BadResponse {
+        url: url.to_string(),
+        detail: format!(
+            "the answer ({} bytes{}) is not JSON: {e}",
+            body.len(),
+            content_type.map(|c| format!(", {c}")).unwrap_or_default()
+        ),
+    })
+}
+
+/// Anything but 2xx is an error with the server's message.
+pub fn check_status(method: &str, url: &str, reply: &Reply) -> Result<(), MesosError> {
     if (200..300).contains(&reply.status) {
-        if reply.body.is_empty() {
-            return Ok(Value::Null);
-        }
-        return serde_json::from_slice(&reply.body).map_err(|e| MesosError::BadResponse {
-            url: url.to_string(),
-            detail: format!(
-                "the answer ({} bytes{}) is not JSON: {e}",
-                reply.body.len(),
-                reply
-                    .content_type
-                    .as_deref()
-                    .map(|c| format!(", {c}"))
-                    .unwrap_or_default()
-            ),
-        });
+        return Ok(());
     }
     let status_text = reqwest::StatusCode::from_u16(reply.status)
         .ok()
