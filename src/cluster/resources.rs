@@ -112,6 +112,11 @@ impl Resources {
         Resources(&self.0 + &other.0)
     }
 
+    /// Adds `other` in place (no copy of what is there already).
+    pub fn add(&mut self, other: &Resources) {
+        self.0 += &other.0;
+    }
+
     /// What is left when `other` is taken away (what would go below zero goes).
     pub fn minus(&self, other: &Resources) -> Resources {
         Resources(&self.0 - &other.0)

@@ -131,8 +131,7 @@ impl<'a> Holdings<'a> {
         let mut h = Holdings::default();
         let add =
             |map: &mut HashMap<&'a str, ByRole<'a>>, key: &'a str, role: &'a str, r: &Resources| {
-                let entry = map.entry(key).or_default().entry(role).or_default();
-                *entry = entry.plus(r);
+                map.entry(key).or_default().entry(role).or_default().add(r);
             };
         for f in &m.frameworks {
             let mut groups: HashSet<(&str, &str)> = HashSet::new();
@@ -619,14 +618,22 @@ pub struct GetFrameworks<'a>(pub &'a Master);
 
 impl Serialize for GetFrameworks<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.0;
+        FrameworksWith(self.0, &Holdings::of(self.0)).serialize(s)
+    }
+}
+
+/// GET_FRAMEWORKS with holdings found once for all of GET_STATE (a pass over every task).
+struct FrameworksWith<'a>(&'a Master, &'a Holdings<'a>);
+
+impl Serialize for FrameworksWith<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, holdings) = (self.0, self.1);
         let agents = agents_by_id(m);
-        let holdings = Holdings::of(m);
         let view = |f| FrameworkV1 {
             m,
             f,
             agents: &agents,
-            holdings: &holdings,
+            holdings,
         };
         let mut o = s.serialize_map(None)?;
         put_list(&mut o, "frameworks", || m.frameworks.iter().map(view))?;
@@ -641,8 +648,15 @@ pub struct GetAgents<'a>(pub &'a Master);
 
 impl Serialize for GetAgents<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.0;
-        let h = Holdings::of(m);
+        AgentsWith(self.0, &Holdings::of(self.0)).serialize(s)
+    }
+}
+
+struct AgentsWith<'a>(&'a Master, &'a Holdings<'a>);
+
+impl Serialize for AgentsWith<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, h) = (self.0, self.1);
         let mut o = s.serialize_map(None)?;
         put_list(&mut o, "agents", || {
             m.agents.iter().map(|a| AgentV1 {
@@ -664,11 +678,12 @@ pub struct GetState<'a>(pub &'a Master);
 impl Serialize for GetState<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
+        let holdings = Holdings::of(m);
         let mut o = s.serialize_map(Some(4))?;
         o.serialize_entry("get_tasks", &GetTasks(m))?;
         o.serialize_entry("get_executors", &GetExecutors(m))?;
-        o.serialize_entry("get_frameworks", &GetFrameworks(m))?;
-        o.serialize_entry("get_agents", &GetAgents(m))?;
+        o.serialize_entry("get_frameworks", &FrameworksWith(m, &holdings))?;
+        o.serialize_entry("get_agents", &AgentsWith(m, &holdings))?;
         o.end()
     }
 }
