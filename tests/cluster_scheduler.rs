@@ -977,3 +977,50 @@ async fn a_framework_recovering_after_a_master_restart_keeps_its_id() {
     assert_eq!(new.id, format!("{}-0001", c.master_id()));
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_master_keeps_as_many_completed_tasks_as_its_flag_says() {
+    let c = start_with(|c| c.retention.completed_tasks_per_framework = 2).await;
+    let master = c.master_url();
+    let flags = get_json(&format!("{master}/master/flags")).await;
+    assert_eq!(flags["flags"]["max_completed_tasks_per_framework"], "2");
+    assert_eq!(flags["flags"]["max_completed_frameworks"], "50");
+    let (fw, mut events) = Framework::subscribe(&master, info()).await;
+    let offer = events.offer().await;
+    let tasks = (1..=5)
+        .map(|i| command_task(&format!("t{i}"), &offer["agent_id"], "true"))
+        .collect();
+    let (code, body) = fw.call(launch(&offer, tasks)).await;
+    assert_eq!(code, 202, "{body}");
+    // Every update acknowledged as it arrives, as a scheduler does.
+    let mut finished = std::collections::HashSet::new();
+    while finished.len() < 5 {
+        let status = events.next_of("UPDATE").await["update"]["status"].clone();
+        if status.get("uuid").is_some() {
+            fw.ack(&status).await;
+        }
+        assert!(
+            matches!(
+                status["state"].as_str(),
+                Some("TASK_STARTING" | "TASK_RUNNING" | "TASK_FINISHED")
+            ),
+            "{status}"
+        );
+        if status["state"] == "TASK_FINISHED" {
+            finished.insert(status["task_id"]["value"].to_string());
+        }
+    }
+    let completed = || async {
+        let tasks = operator(&master, json!({"type": "GET_TASKS"})).await;
+        let completed = tasks["get_tasks"]["completed_tasks"]
+            .as_array()
+            .map_or(0, Vec::len);
+        tasks["get_tasks"]["tasks"].as_array().map_or(0, Vec::len) == 0 && completed == 2
+    };
+    until(
+        "the last two completed tasks are all that is kept",
+        Duration::from_secs(10),
+        completed,
+    )
+    .await;
+}

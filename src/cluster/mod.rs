@@ -138,6 +138,8 @@ pub struct ClusterConfig {
     /// Health checks an agent may miss in a row before it is unreachable (Mesos's
     /// `--max_agent_ping_timeouts`, 5 there).
     pub max_agent_ping_timeouts: u32,
+    /// What the master keeps of completed frameworks and tasks and unreachable tasks.
+    pub retention: flags::Retention,
     pub agent: AgentShape,
     /// `zk://host:port/path`: register in ZooKeeper and lead only when elected.
     pub zk: Option<String>,
@@ -224,6 +226,7 @@ impl Default for ClusterConfig {
             status_update_retry: state::UPDATE_RETRY_MIN,
             agent_ping_timeout: DEFAULT_AGENT_PING_TIMEOUT,
             max_agent_ping_timeouts: DEFAULT_MAX_AGENT_PING_TIMEOUTS,
+            retention: flags::Retention::default(),
             agent: AgentShape::default(),
             zk: None,
             zk_session_timeout: Duration::from_secs(3),
@@ -358,6 +361,7 @@ fn flag_inputs(config: &ClusterConfig, work_dir: &std::path::Path, port: u16) ->
         cluster: config.cluster_name.clone(),
         domain: config.domain.clone(),
         weights: config.weights.clone(),
+        retention: config.retention,
     }
 }
 
@@ -676,6 +680,15 @@ pub struct ClusterArgs {
     /// Missed health checks after which an agent is unreachable and its tasks lost.
     #[arg(long = "max-agent-ping-timeouts", default_value_t = DEFAULT_MAX_AGENT_PING_TIMEOUTS)]
     pub max_agent_ping_timeouts: u32,
+    /// Completed frameworks the master keeps (Mesos's flag; the oldest go first).
+    #[arg(long = "max_completed_frameworks", visible_alias = "max-completed-frameworks", default_value_t = flags::Retention::default().completed_frameworks)]
+    pub max_completed_frameworks: usize,
+    /// Completed tasks the master keeps per framework (Mesos's flag).
+    #[arg(long = "max_completed_tasks_per_framework", visible_alias = "max-completed-tasks-per-framework", default_value_t = flags::Retention::default().completed_tasks_per_framework)]
+    pub max_completed_tasks_per_framework: usize,
+    /// Unreachable tasks the master keeps per framework (Mesos's flag).
+    #[arg(long = "max_unreachable_tasks_per_framework", visible_alias = "max-unreachable-tasks-per-framework", default_value_t = flags::Retention::default().unreachable_tasks_per_framework)]
+    pub max_unreachable_tasks_per_framework: usize,
     /// CPUs of each agent.
     #[arg(long, default_value_t = 2.0)]
     pub cpus: f64,
@@ -746,6 +759,11 @@ impl ClusterArgs {
             status_update_retry: self.status_update_retry,
             agent_ping_timeout: self.agent_ping_timeout,
             max_agent_ping_timeouts: self.max_agent_ping_timeouts,
+            retention: flags::Retention {
+                completed_frameworks: self.max_completed_frameworks,
+                completed_tasks_per_framework: self.max_completed_tasks_per_framework,
+                unreachable_tasks_per_framework: self.max_unreachable_tasks_per_framework,
+            },
             agent: AgentShape {
                 cpus: self.cpus,
                 mem: self.mem,
@@ -864,6 +882,40 @@ pub async fn run_standalone(args: ClusterArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_retention_flags_have_mesos_names_and_defaults() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            cluster: ClusterArgs,
+        }
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let argv = std::iter::once("cluster").chain(args.iter().copied());
+            Cli::try_parse_from(argv).map(|c| c.cluster.config().map(|c| c.retention))
+        };
+        assert_eq!(
+            parse(&[]).ok().and_then(Result::ok),
+            Some(flags::Retention::default())
+        );
+        let given = parse(&[
+            "--max_completed_frameworks",
+            "3",
+            "--max_completed_tasks_per_framework=4",
+            "--max-unreachable-tasks-per-framework",
+            "5",
+        ]);
+        assert_eq!(
+            given.ok().and_then(Result::ok),
+            Some(flags::Retention {
+                completed_frameworks: 3,
+                completed_tasks_per_framework: 4,
+                unreachable_tasks_per_framework: 5,
+            })
+        );
+        assert!(parse(&["--max_completed_frameworks", "many"]).is_err());
+    }
 
     #[test]
     fn the_resources_flag_reserves_and_fills_in_what_it_leaves_out() {

@@ -64,12 +64,6 @@ pub const MESOS_VERSION: &str = "1.11.0";
 pub const UPDATE_RETRY_MIN: Duration = Duration::from_secs(10);
 pub const UPDATE_RETRY_MAX: Duration = Duration::from_secs(600);
 
-/// What the master keeps of what is over, as Mesos's defaults of `--max_completed_*`
-/// and `--max_unreachable_tasks_per_framework` allow: the oldest go first.
-pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
-pub const MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
-pub const MAX_UNREACHABLE_TASKS_PER_FRAMEWORK: usize = 1000;
-
 /// Drops the oldest entries beyond `max`.
 pub(crate) fn cap<T>(list: &mut Vec<T>, max: usize) {
     if list.len() > max {

@@ -183,6 +183,7 @@ mod tests {
             domain: None,
             weights: None,
             log_dir: Some("/tmp/w/log".into()),
+            retention: Default::default(),
         };
         let f = agent(&i, 5051);
         assert_eq!(f["master"], "127.0.0.1:5050");

@@ -65,10 +65,20 @@ pub fn master(i: &Inputs) -> Flags {
         "max_agent_ping_timeouts",
         i.max_agent_ping_timeouts.to_string(),
     );
-    f.insert("max_completed_frameworks", "50".into());
-    f.insert("max_completed_tasks_per_framework", "1000".into());
+    let kept = &i.retention;
+    f.insert(
+        "max_completed_frameworks",
+        kept.completed_frameworks.to_string(),
+    );
+    f.insert(
+        "max_completed_tasks_per_framework",
+        kept.completed_tasks_per_framework.to_string(),
+    );
     f.insert("max_operator_event_stream_subscribers", "1000".into());
-    f.insert("max_unreachable_tasks_per_framework", "1000".into());
+    f.insert(
+        "max_unreachable_tasks_per_framework",
+        kept.unreachable_tasks_per_framework.to_string(),
+    );
     f.insert("memory_profiling", yes(false));
     f.insert("min_allocatable_resources", "cpus:0.01|mem:32".into());
     f.insert("offer_constraints_re2_max_mem", bytes(4096));
@@ -132,6 +142,7 @@ mod tests {
             domain: None,
             weights: None,
             log_dir: Some("/tmp/w/log".into()),
+            retention: Default::default(),
         }
     }
 

@@ -42,6 +42,28 @@ pub struct Inputs {
     /// Mesos's `--log_dir`: the master's logs in `<log_dir>/master`, each agent's in
     /// `<log_dir>/agent-<port>`.
     pub log_dir: Option<PathBuf>,
+    /// What the master keeps of what is over (Mesos's `--max_completed_*` flags).
+    pub retention: Retention,
+}
+
+/// How much of what is over the master keeps: Mesos's `--max_completed_frameworks`,
+/// `--max_completed_tasks_per_framework` and `--max_unreachable_tasks_per_framework`, with
+/// Mesos's defaults (`src/master/constants.hpp`). Past them the oldest go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub completed_frameworks: usize,
+    pub completed_tasks_per_framework: usize,
+    pub unreachable_tasks_per_framework: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            completed_frameworks: 50,
+            completed_tasks_per_framework: 1000,
+            unreachable_tasks_per_framework: 1000,
+        }
+    }
 }
 
 /// A fault domain (Mesos's DomainInfo): the region and zone of a master or agent.
@@ -98,6 +120,7 @@ impl Default for Inputs {
             domain: None,
             weights: None,
             log_dir: None,
+            retention: Retention::default(),
         }
     }
 }

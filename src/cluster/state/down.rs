@@ -5,10 +5,7 @@
 //! whatever the framework's capabilities, and operator streams hear `AGENT_REMOVED`.
 
 use super::loss::record;
-use super::{
-    cap, id, now_secs, time_info, update_event, Agent, Effect, Master,
-    MAX_COMPLETED_TASKS_PER_FRAMEWORK,
-};
+use super::{cap, id, now_secs, time_info, update_event, Agent, Effect, Master};
 use serde_json::json;
 
 /// Why START_MAINTENANCE removes an agent, as Mesos words it.
@@ -20,6 +17,7 @@ impl Master {
         agent_id: &str,
         fx: &mut Vec<Effect>,
     ) -> Option<Agent> {
+        let kept = self.settings.flags.retention;
         let pos = self.agents.iter().position(|a| a.id == agent_id)?;
         // The agent is told to shut down: its executors and their tasks are killed.
         self.log_agent(
@@ -51,7 +49,7 @@ impl Master {
                 }
                 f.send(&update_event(&status));
                 f.completed_tasks.push(task);
-                cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+                cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
             }
         }
         for event in &published {

@@ -287,6 +287,7 @@ impl Master {
     /// TEARDOWN (scheduler or operator), or an expired failover timeout: the framework's
     /// tasks are killed and it moves to the completed frameworks.
     pub fn remove_framework(&mut self, framework_id: &str, fx: &mut Vec<Effect>) -> bool {
+        let kept = self.settings.flags.retention;
         let Some(pos) = self.frameworks.iter().position(|f| f.id == framework_id) else {
             return false;
         };
@@ -337,7 +338,7 @@ impl Master {
             task.pending.clear();
             f.completed_tasks.push(task);
         }
-        cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+        cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
         for event in &published {
             self.publish(event);
         }
@@ -360,7 +361,7 @@ impl Master {
         agents.dedup();
         self.completed_frameworks.push(f);
         self.publish_framework("FRAMEWORK_REMOVED", framework_id);
-        cap(&mut self.completed_frameworks, MAX_COMPLETED_FRAMEWORKS);
+        cap(&mut self.completed_frameworks, kept.completed_frameworks);
         for agent_id in agents {
             self.check_drained(&agent_id, fx);
         }

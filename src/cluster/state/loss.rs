@@ -6,7 +6,6 @@
 
 use super::{
     cap, id, now_secs, time_info, update_event, Agent, CallError, Effect, Master, Task, Timer,
-    MAX_COMPLETED_TASKS_PER_FRAMEWORK, MAX_UNREACHABLE_TASKS_PER_FRAMEWORK,
 };
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -241,6 +240,7 @@ impl Master {
         message: &str,
         fx: &mut Vec<Effect>,
     ) -> Option<Agent> {
+        let kept = self.settings.flags.retention;
         let pos = self.agents.iter().position(|a| a.id == agent_id)?;
         let agent = self.agents.remove(pos);
         let mut published = Vec::new();
@@ -269,11 +269,11 @@ impl Master {
                     f.unreachable_tasks.push(task);
                     cap(
                         &mut f.unreachable_tasks,
-                        MAX_UNREACHABLE_TASKS_PER_FRAMEWORK,
+                        kept.unreachable_tasks_per_framework,
                     );
                 } else {
                     f.completed_tasks.push(task);
-                    cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+                    cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
                 }
             }
         }
@@ -296,6 +296,7 @@ impl Master {
     /// TASK_GONE_BY_OPERATOR (TASK_LOST for frameworks that are not partition-aware) and
     /// move to the completed tasks. The agent was removed already: no FAILURE again.
     fn settle_unreachable_tasks(&mut self, agent_id: &str) {
+        let kept = self.settings.flags.retention;
         let mut published = Vec::new();
         for f in &mut self.frameworks {
             let (state, reason) = if f.partition_aware() {
@@ -318,7 +319,7 @@ impl Master {
                 }
                 f.send(&update_event(&status));
                 f.completed_tasks.push(task);
-                cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+                cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
             }
         }
         for event in &published {

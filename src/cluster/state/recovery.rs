@@ -8,15 +8,14 @@
 //! and the agent re-registers with the same id, resending the updates not yet
 //! acknowledged (`Slave::recover`, `___reregisterSlave`).
 
-use super::{
-    cap, id, now_secs, update_event, CallError, Effect, Master, MAX_COMPLETED_TASKS_PER_FRAMEWORK,
-};
+use super::{cap, id, now_secs, update_event, CallError, Effect, Master};
 use crate::mesos::v1::{Reason, Source, TaskState};
 use serde_json::json;
 
 impl Master {
     /// The agent's process stops: it is disconnected until `restart_end`.
     pub fn restart_begin(&mut self, agent_id: &str, fx: &mut Vec<Effect>) -> Result<(), CallError> {
+        let kept = self.settings.flags.retention;
         let Some(agent) = self.agent_mut(agent_id) else {
             return Err(CallError::new(404, format!("Agent '{agent_id}' not found")));
         };
@@ -83,7 +82,7 @@ impl Master {
                     TaskState::Lost.as_str(),
                 ));
                 f.completed_tasks.push(task);
-                cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+                cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
             }
         }
         for status in &lost_statuses {

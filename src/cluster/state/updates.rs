@@ -154,6 +154,7 @@ impl Master {
         uuid_b64: &str,
         fx: &mut Vec<Effect>,
     ) {
+        let kept = self.settings.flags.retention;
         let retry = self.settings.update_retry;
         let in_flight = self
             .framework_mut(framework_id)
@@ -218,7 +219,7 @@ impl Master {
             task.kill = None;
             let agent_id = task.agent_id.clone();
             f.completed_tasks.push(task);
-            cap(&mut f.completed_tasks, MAX_COMPLETED_TASKS_PER_FRAMEWORK);
+            cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
             self.check_drained(&agent_id, fx);
         }
     }
