@@ -62,6 +62,13 @@ fn run_kernel(
         .map_err(|e| e.to_string())
 }
 
+/// mimalloc instead of the system allocator: a big answer is millions of small values,
+/// built and dropped at once (GET_STATE's 15 MB in the kernel, the jq worker, the cluster's
+/// views); glibc's malloc spent a third of the kernel's GET_STATE in growing, consolidating
+/// and freeing its heap (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
