@@ -298,6 +298,10 @@ fn spawn(exe: &std::path::Path, memory_mb: u64, held_budget: usize) -> std::io::
         .arg("jq-worker")
         .env("MESOS_KERNEL_JQ_MEMORY_MB", memory_mb.to_string())
         .env("MESOS_KERNEL_JQ_PARENT", std::process::id().to_string())
+        // mimalloc (the binary's allocator) reserves 1 GiB of address space at a time;
+        // under the worker's RLIMIT_AS that left no room for its stack, and the worker
+        // exited instead of reporting the memory limit. Smaller reservations fit.
+        .env("MIMALLOC_ARENA_RESERVE", "64MiB")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
