@@ -883,6 +883,22 @@ pub(crate) mod tests {
         m
     }
 
+    /// A framework subscribed with `info`: its id, its event stream and its first offer.
+    pub(super) fn subscribed(
+        m: &mut Master,
+        info: Value,
+        fx: &mut Vec<Effect>,
+    ) -> (String, mpsc::UnboundedReceiver<Bytes>, Value) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_stream, fid) = m.subscribe(info, tx, fx);
+        let offer = events(&mut rx)
+            .into_iter()
+            .find(|e| e["type"] == "OFFERS")
+            .map(|e| e["offers"]["offers"][0].clone())
+            .unwrap_or_default();
+        (fid.unwrap_or_default(), rx, offer)
+    }
+
     pub(super) fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
         let mut d = recordio::Decoder::new();
         while let Ok(b) = rx.try_recv() {

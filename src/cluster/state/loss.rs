@@ -330,7 +330,7 @@ impl Master {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{events, master};
+    use super::super::tests::{events, master, subscribed};
     use super::*;
     use tokio::sync::mpsc;
 
@@ -338,15 +338,8 @@ mod tests {
         m: &mut Master,
         fx: &mut Vec<Effect>,
     ) -> (String, mpsc::UnboundedReceiver<bytes::Bytes>) {
-        let (tx, mut rx) = mpsc::unbounded_channel();
         let info = json!({"user": "u", "name": "n", "capabilities": [{"type": "PARTITION_AWARE"}]});
-        let (_stream, fid) = m.subscribe(info, tx, fx);
-        let fid = fid.unwrap_or_default();
-        let offer = events(&mut rx)
-            .into_iter()
-            .find(|e| e["type"] == "OFFERS")
-            .map(|e| e["offers"]["offers"][0].clone())
-            .unwrap_or_default();
+        let (fid, rx, offer) = subscribed(m, info, fx);
         let task = json!({"name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],
             "command": {"value": "sleep 60"},
             "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}]});

@@ -350,7 +350,7 @@ fn last_container_status(task: &super::Task) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{events, master};
+    use super::super::tests::{events, master, subscribed};
     use super::*;
     use tokio::sync::mpsc;
 
@@ -358,15 +358,9 @@ mod tests {
     fn a_healed_agent_brings_its_tasks_back_with_the_updates_it_kept() {
         let mut m = master();
         let agent_id = m.agents[0].id.clone();
-        let (tx, mut rx) = mpsc::unbounded_channel();
         let mut fx = Vec::new();
-        let (_s, fid) = m.subscribe(json!({"user": "u", "name": "legacy"}), tx, &mut fx);
-        let fid = fid.unwrap_or_default();
-        let offer = events(&mut rx)
-            .into_iter()
-            .find(|e| e["type"] == "OFFERS")
-            .map(|e| e["offers"]["offers"][0].clone())
-            .unwrap_or_default();
+        let (fid, mut rx, offer) =
+            subscribed(&mut m, json!({"user": "u", "name": "legacy"}), &mut fx);
         let task = json!({"name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],
             "command": {"value": "sleep 60"},
             "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}]});

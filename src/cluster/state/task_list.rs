@@ -74,21 +74,14 @@ impl<'a> IntoIterator for &'a TaskList {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{events, master};
+    use super::super::tests::{master, subscribed};
     use super::super::Master;
     use serde_json::json;
 
     /// A framework with tasks t1..t4 on the test master's agent: its id.
     fn four_tasks(m: &mut Master) -> String {
         let mut fx = Vec::new();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let (_stream, fid) = m.subscribe(json!({"user": "u", "name": "n"}), tx, &mut fx);
-        let fid = fid.unwrap_or_default();
-        let offer = events(&mut rx)
-            .into_iter()
-            .find(|e| e["type"] == "OFFERS")
-            .map(|e| e["offers"]["offers"][0].clone())
-            .unwrap_or_default();
+        let (fid, _rx, offer) = subscribed(m, json!({"user": "u", "name": "n"}), &mut fx);
         let tasks: Vec<_> = (1..=4)
             .map(|i| {
                 json!({"name": "t", "task_id": {"value": format!("t{i}")},
