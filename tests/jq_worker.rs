@@ -285,6 +285,9 @@ async fn padded_master() -> (String, usize) {
             async move {
                 let answer = if body.contains("GET_STATE") {
                     state
+                } else if body.contains("GET_AGENTS") {
+                    // Nested far past serde_json's limit of 128 levels.
+                    format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))
                 } else {
                     "{\"version_info\": {\"version\": ".to_string()
                 };
@@ -328,4 +331,20 @@ async fn a_filter_on_a_call_is_given_the_answer_as_it_came() {
         h.ok("GET_STATE | .get_state | keys").await["text/plain"],
         "[\n  \"n\"\n]"
     );
+}
+
+#[tokio::test]
+async fn without_a_worker_a_filtered_answer_too_deep_is_the_calls_error() {
+    let (base, _) = padded_master().await;
+    let in_kernel = mesos_kernel::engine::jq_worker::JqWorker::new(None);
+    let mut h = Harness::with_engine(Engine::new().with_jq(in_kernel));
+    h.ok(&format!("%master {base}")).await;
+    // Parsed on one of the kernel's threads: refused at serde_json's depth limit, as the
+    // unfiltered call is, rather than parsed without limit on a 2 MiB stack.
+    for cell in ["GET_AGENTS", "GET_AGENTS | length"] {
+        let e = h.err(cell).await;
+        assert_eq!(e.ename, "MesosHttpError", "{cell}");
+        assert!(e.evalue.contains("is not JSON"), "{cell}: {}", e.evalue);
+    }
+    assert_eq!(h.ok("GET_STATE | .get_state.n").await["text/plain"], "42");
 }

@@ -281,7 +281,10 @@ async fn in_process(
     let owned = code.to_string();
     let input = match input {
         Input::Value(v) => v.clone(),
-        Input::Json(json) => parse_json(json).map_err(|e| JqError::InputNotJson(e.to_string()))?,
+        // serde_json's depth limit here: the worker's unlimited parser runs on a stack of
+        // WORKER_STACK_BYTES, this on one of the kernel's.
+        Input::Json(json) => serde_json::from_slice(json)
+            .map_err(|e: serde_json::Error| JqError::InputNotJson(e.to_string()))?,
     };
     let task = tokio::task::spawn_blocking(move || jq::eval(&owned, &input, &vars));
     tokio::select! {
