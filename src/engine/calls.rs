@@ -211,7 +211,7 @@ impl Engine {
             let value = json!({"type": spec.name, "status": status_line(reply.status)});
             return Ok(Outcome::shown(value, Some(spec.name.to_string())));
         }
-        let url = format!("{}/api/v1", base.trim_end_matches('/'));
+        let url = crate::mesos::client::operator_url(base);
         Ok(Outcome::answer(reply, &url, spec.name))
     }
 

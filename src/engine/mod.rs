@@ -181,14 +181,17 @@ impl Engine {
         at: Pos,
         ctx: &ExecuteContext,
     ) -> Result<Vec<Value>, CellError> {
-        match self
-            .jq
+        self.jq
             .eval_input(code, input, &self.vars, &ctx.cancel)
             .await
-        {
-            Ok(values) => Ok(values),
-            Err(jq_worker::WorkerError::Interrupted) => Err(errors::interrupted()),
-            Err(jq_worker::WorkerError::Jq(e)) => Err(jq_error(&e, code, at, &self.vars)),
+            .map_err(|e| self.worker_error(e, code, at))
+    }
+
+    /// A failed evaluation as the cell's error.
+    fn worker_error(&self, e: jq_worker::WorkerError, code: &str, at: Pos) -> CellError {
+        match e {
+            jq_worker::WorkerError::Interrupted => errors::interrupted(),
+            jq_worker::WorkerError::Jq(e) => jq_error(&e, code, at, &self.vars),
         }
     }
 
@@ -212,8 +215,7 @@ impl Engine {
                 let value = answer.parse()?;
                 self.jq(code, value, at, ctx).await
             }
-            Err(jq_worker::WorkerError::Interrupted) => Err(errors::interrupted()),
-            Err(jq_worker::WorkerError::Jq(e)) => Err(jq_error(&e, code, at, &self.vars)),
+            Err(e) => Err(self.worker_error(e, code, at)),
         }
     }
 
@@ -724,13 +726,11 @@ impl Interpreter for Engine {
         expr: &str,
         cancel: &CancellationToken,
     ) -> Result<Bundle, CellError> {
-        let value = match self.jq.eval(expr, &Value::Null, &self.vars, cancel).await {
-            Ok(values) => values,
-            Err(jq_worker::WorkerError::Interrupted) => return Err(errors::interrupted()),
-            Err(jq_worker::WorkerError::Jq(e)) => {
-                return Err(jq_error(&e, expr, Pos::start(), &self.vars))
-            }
-        };
+        let value = self
+            .jq
+            .eval(expr, &Value::Null, &self.vars, cancel)
+            .await
+            .map_err(|e| self.worker_error(e, expr, Pos::start()))?;
         let value = match value.len() {
             1 => value.into_iter().next().unwrap_or(Value::Null),
             _ => Value::Array(value),

@@ -417,13 +417,16 @@ impl Client {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<(u16, Value), MesosError> {
-        let url = format!("{}/api/v1", base.trim_end_matches('/'));
-        let body = serde_json::to_vec(call).unwrap_or_default();
-        let reply = self
-            .request("POST", &url, &json_headers(), Some(body), timeout, cancel)
-            .await?;
-        let status = reply.status;
-        check("POST", &url, reply).map(|value| (status, value))
+        let reply = self.operator_reply(base, call, timeout, cancel).await?;
+        if reply.body.is_empty() {
+            return Ok((reply.status, Value::Null));
+        }
+        let value = parse_answer(
+            &operator_url(base),
+            &reply.body,
+            reply.content_type.as_deref(),
+        )?;
+        Ok((reply.status, value))
     }
 
     /// An operator call's 2xx answer as it came (its JSON unparsed), or a MesosHttpError.
@@ -434,7 +437,7 @@ impl Client {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Reply, MesosError> {
-        let url = format!("{}/api/v1", base.trim_end_matches('/'));
+        let url = operator_url(base);
         let body = serde_json::to_vec(call).unwrap_or_default();
         let reply = self
             .request("POST", &url, &json_headers(), Some(body), timeout, cancel)
@@ -525,6 +528,11 @@ fn canned(
         }
     }
     crate::mesos::exchange::rebuild(status, map, url.clone(), body)
+}
+
+/// Where a master's or agent's operator API is: `base/api/v1`.
+pub fn operator_url(base: &str) -> String {
+    format!("{}/api/v1", base.trim_end_matches('/'))
 }
 
 pub fn json_headers() -> Vec<(String, String)> {

@@ -49,12 +49,10 @@ impl TaskList {
 
     /// Takes out the tasks `pred` picks, in order, keeping the others in order.
     pub fn take_where(&mut self, mut pred: impl FnMut(&Task) -> bool) -> Vec<Task> {
-        let (taken, kept): (IndexMap<String, Task>, IndexMap<String, Task>) =
-            std::mem::take(&mut self.by_id)
-                .into_iter()
-                .partition(|(_, t)| pred(t));
-        self.by_id = kept;
-        taken.into_values().collect()
+        self.by_id
+            .extract_if(.., |_, t| pred(t))
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Takes every task out, in order.
