@@ -274,3 +274,62 @@ async fn agent_calls_and_sandbox_files() {
     assert_eq!(code, 404);
     c.shutdown().await;
 }
+
+/// The master never waits for a reader: a subscriber that stops reading has its stream
+/// closed once it falls `--subscriber-backlog` behind, while one that reads stays open.
+#[tokio::test]
+async fn an_operator_subscriber_that_stops_reading_is_closed_and_one_that_reads_is_not() {
+    let c = start_with(|c| c.subscriber_backlog = 256 << 10).await;
+    let m = c.master_url();
+    let subscribers = || async {
+        get_json(&format!("{m}/metrics/snapshot")).await["master/operator_event_stream_subscribers"]
+            .as_f64()
+            .unwrap_or(-1.0)
+    };
+    let mut slow = Events::open(&format!("{m}/api/v1"), &json!({"type": "SUBSCRIBE"})).await;
+    let mut reader = Events::open(&format!("{m}/api/v1"), &json!({"type": "SUBSCRIBE"})).await;
+    assert_eq!(
+        reader.next().await.unwrap_or_default()["type"],
+        "SUBSCRIBED"
+    );
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let reading = tokio::spawn(async move {
+        let mut seen = 0usize;
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return Some(seen),
+                e = reader.next() => match e {
+                    Some(_) => seen += 1,
+                    None => return None,
+                },
+            }
+        }
+    });
+    assert_eq!(subscribers().await, 2.0);
+    // Each framework that comes and goes is three events carrying its 64 KB of labels.
+    let mut info = info();
+    info["labels"] = json!({"labels": [{"key": "pad", "value": "x".repeat(64 << 10)}]});
+    let mut frameworks = 0;
+    while subscribers().await != 1.0 {
+        assert!(frameworks < 1000, "the slow subscriber was never closed");
+        let (_fw, events) = Framework::subscribe(&m, info.clone()).await;
+        drop(events);
+        frameworks += 1;
+    }
+    // The slow stream ends, after what was already on its way; what was queued is gone.
+    let mut removed = 0usize;
+    while let Some(e) = slow.next().await {
+        removed += usize::from(e["type"] == "FRAMEWORK_REMOVED");
+    }
+    assert!(
+        removed < frameworks,
+        "{removed} of {frameworks} removals read"
+    );
+    let _ = stop.send(());
+    let seen = reading.await.unwrap_or_default();
+    assert!(
+        seen.is_some_and(|n| n >= frameworks),
+        "the reader's stream: {seen:?}"
+    );
+    c.shutdown().await;
+}

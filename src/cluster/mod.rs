@@ -12,6 +12,7 @@ mod containerizer;
 mod containers;
 mod defaults;
 mod election;
+pub mod event_queue;
 mod executor;
 mod files;
 pub mod flags;
@@ -138,6 +139,9 @@ pub struct ClusterConfig {
     /// Health checks an agent may miss in a row before it is unreachable (Mesos's
     /// `--max_agent_ping_timeouts`, 5 there).
     pub max_agent_ping_timeouts: u32,
+    /// How far, in bytes, a subscriber's event stream may fall behind before the master
+    /// closes it (`event_queue.rs`).
+    pub subscriber_backlog: usize,
     /// What the master keeps of completed frameworks and tasks and unreachable tasks.
     pub retention: flags::Retention,
     pub agent: AgentShape,
@@ -226,6 +230,7 @@ impl Default for ClusterConfig {
             status_update_retry: state::UPDATE_RETRY_MIN,
             agent_ping_timeout: DEFAULT_AGENT_PING_TIMEOUT,
             max_agent_ping_timeouts: DEFAULT_MAX_AGENT_PING_TIMEOUTS,
+            subscriber_backlog: event_queue::DEFAULT_BACKLOG,
             retention: flags::Retention::default(),
             agent: AgentShape::default(),
             zk: None,
@@ -525,6 +530,7 @@ pub async fn start(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         scheme,
         agent_ping_timeout: config.agent_ping_timeout,
         max_agent_ping_timeouts: config.max_agent_ping_timeouts,
+        subscriber_backlog: config.subscriber_backlog,
     };
     let mut master = Master::new(settings, config.seed);
     master.tenancy.set_weights(weights);
@@ -680,6 +686,10 @@ pub struct ClusterArgs {
     /// Missed health checks after which an agent is unreachable and its tasks lost.
     #[arg(long = "max-agent-ping-timeouts", default_value_t = DEFAULT_MAX_AGENT_PING_TIMEOUTS)]
     pub max_agent_ping_timeouts: u32,
+    /// How far a framework's or operator's event stream may fall behind (Mesos's Bytes
+    /// form: `64MB`, `512KB`) before the master closes it; the client subscribes again.
+    #[arg(long = "subscriber-backlog", default_value = "64MB", value_parser = event_queue::parse_bytes)]
+    pub subscriber_backlog: usize,
     /// Completed frameworks the master keeps (Mesos's flag; the oldest go first).
     #[arg(long = "max_completed_frameworks", visible_alias = "max-completed-frameworks", default_value_t = flags::Retention::default().completed_frameworks)]
     pub max_completed_frameworks: usize,
@@ -759,6 +769,7 @@ impl ClusterArgs {
             status_update_retry: self.status_update_retry,
             agent_ping_timeout: self.agent_ping_timeout,
             max_agent_ping_timeouts: self.max_agent_ping_timeouts,
+            subscriber_backlog: self.subscriber_backlog,
             retention: flags::Retention {
                 completed_frameworks: self.max_completed_frameworks,
                 completed_tasks_per_framework: self.max_completed_tasks_per_framework,

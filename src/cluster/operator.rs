@@ -164,10 +164,10 @@ pub async fn master_api(
         ),
         "SUBSCRIBE" => {
             drop(m);
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            let heartbeat = shared.with(|m, _| {
+            let (rx, heartbeat) = shared.with(|m, _| {
+                let (tx, rx) = m.event_queue();
                 m.operator_subscribe(tx);
-                m.settings.heartbeat_interval
+                (rx, m.settings.heartbeat_interval)
             });
             reply::event_stream(
                 rx,

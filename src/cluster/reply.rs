@@ -1,6 +1,7 @@
 //! HTTP answers shared by the cluster's handlers: Mesos's plain-text errors, JSON bodies,
 //! RecordIO event streams with heartbeats, and the request checks both v1 APIs make first.
 
+use super::event_queue;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +10,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// A plain-text answer, as Mesos gives its errors.
 pub fn text(status: u16, message: impl Into<String>) -> Response {
@@ -174,7 +174,7 @@ pub fn not_acceptable(accept: Accept) -> Response {
 /// called for each. `guard` lives as long as the client listens: dropping it tells the
 /// cluster the stream closed.
 pub fn event_stream<G: Send + 'static, H: Fn() + Send + 'static>(
-    rx: mpsc::UnboundedReceiver<Bytes>,
+    rx: event_queue::Receiver,
     heartbeat: Duration,
     heartbeat_record: Bytes,
     guard: G,
@@ -182,7 +182,7 @@ pub fn event_stream<G: Send + 'static, H: Fn() + Send + 'static>(
     extra_headers: Vec<(&'static str, String)>,
 ) -> Response {
     struct StreamState<G, H> {
-        rx: mpsc::UnboundedReceiver<Bytes>,
+        rx: event_queue::Receiver,
         ticks: tokio::time::Interval,
         heartbeat: Bytes,
         on_heartbeat: H,

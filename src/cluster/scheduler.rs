@@ -391,14 +391,14 @@ pub async fn scheduler(
         {
             fi.entry("principal").or_insert_with(|| json!(who));
         }
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let (stream_id, fid, heartbeat, events) = shared.with(|m, fx| {
+        let (rx, stream_id, fid, heartbeat, events) = shared.with(|m, fx| {
+            let (tx, rx) = m.event_queue();
             let (sid, fid) = m.subscribe_call(&subscribe, tx, fx);
             let events = fid
                 .as_deref()
                 .and_then(|f| m.framework(f))
                 .map(|f| f.events.clone());
-            (sid, fid, m.settings.heartbeat_interval, events)
+            (rx, sid, fid, m.settings.heartbeat_interval, events)
         });
         let guard = fid.map(|framework_id| Disconnect {
             shared: Arc::downgrade(&shared),

@@ -3,6 +3,7 @@
 //! what must happen next as `Effect`s (launch a task, arm a timer); `runtime.rs` carries
 //! those out, and tests call the methods directly.
 
+use super::event_queue;
 use super::ids::Ids;
 use super::views;
 // RecordIO is one wire format for both sides; its codec lives with the client.
@@ -18,7 +19,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 mod adopt;
 mod frameworks;
@@ -103,6 +104,9 @@ pub struct Settings {
     /// Missed health checks after which an agent is unreachable
     /// (Mesos's `--max_agent_ping_timeouts`).
     pub max_agent_ping_timeouts: u32,
+    /// How far, in bytes, a subscriber's stream may fall behind before it is closed
+    /// (`event_queue.rs`).
+    pub subscriber_backlog: usize,
 }
 
 /// An answer the HTTP layer gives to a call the state refuses.
@@ -212,13 +216,13 @@ pub struct UriSpec {
 #[derive(Debug)]
 pub struct EventSink {
     pub stream_id: String,
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: event_queue::Sender,
     /// The framework's event counters (the per-framework `events/*` metrics).
     counts: Arc<EventCounts>,
 }
 
 impl EventSink {
-    pub fn new(stream_id: String, tx: mpsc::UnboundedSender<Bytes>) -> EventSink {
+    pub fn new(stream_id: String, tx: event_queue::Sender) -> EventSink {
         EventSink {
             stream_id,
             tx,
@@ -439,7 +443,7 @@ pub struct Master {
     pub completed_frameworks: Vec<Framework>,
     pub offers: Vec<Offer>,
     pub counters: Counters,
-    operator_subscribers: Vec<mpsc::UnboundedSender<Bytes>>,
+    operator_subscribers: Vec<event_queue::Sender>,
     /// What agents cut off from the master keep for when they are back (`partition.rs`).
     pub held: Held,
     /// What the in-memory registry holds, in bytes.
@@ -664,6 +668,11 @@ impl Master {
             .fold(Resources::default(), |acc, o| acc.plus(&o.resources))
     }
 
+    /// A new subscriber's event queue, bounded by `--subscriber-backlog`.
+    pub fn event_queue(&self) -> (event_queue::Sender, event_queue::Receiver) {
+        event_queue::channel(self.settings.subscriber_backlog)
+    }
+
     /// Operator SUBSCRIBE streams still open (Mesos's `master/operator_event_stream_subscribers`).
     pub fn operator_subscribers(&self) -> usize {
         self.operator_subscribers
@@ -698,7 +707,7 @@ impl Master {
     }
 
     /// Operator SUBSCRIBE: the SUBSCRIBED event with the whole state, then every change.
-    pub fn operator_subscribe(&mut self, tx: mpsc::UnboundedSender<Bytes>) {
+    pub fn operator_subscribe(&mut self, tx: event_queue::Sender) {
         let event = json!({
             "type": "SUBSCRIBED",
             "subscribed": {
@@ -873,6 +882,7 @@ pub(crate) mod tests {
             scheme: "http",
             agent_ping_timeout: Duration::from_secs(1),
             max_agent_ping_timeouts: 3,
+            subscriber_backlog: crate::cluster::event_queue::DEFAULT_BACKLOG,
         }
     }
 
@@ -888,8 +898,8 @@ pub(crate) mod tests {
         m: &mut Master,
         info: Value,
         fx: &mut Vec<Effect>,
-    ) -> (String, mpsc::UnboundedReceiver<Bytes>, Value) {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+    ) -> (String, crate::cluster::event_queue::Receiver, Value) {
+        let (tx, mut rx) = crate::cluster::event_queue::channel(usize::MAX);
         let (_stream, fid) = m.subscribe(info, tx, fx);
         let offer = events(&mut rx)
             .into_iter()
@@ -899,7 +909,7 @@ pub(crate) mod tests {
         (fid.unwrap_or_default(), rx, offer)
     }
 
-    pub(super) fn events(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<Value> {
+    pub(super) fn events(rx: &mut crate::cluster::event_queue::Receiver) -> Vec<Value> {
         let mut d = recordio::Decoder::new();
         while let Ok(b) = rx.try_recv() {
             d.push(&b);
@@ -914,7 +924,7 @@ pub(crate) mod tests {
     #[test]
     fn offers_launch_ack_and_recovery() {
         let mut m = master();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = crate::cluster::event_queue::channel(usize::MAX);
         let mut fx = Vec::new();
         let (_stream, fid) = m.subscribe(json!({"user": "u", "name": "n"}), tx, &mut fx);
         let fid = fid.unwrap_or_default();

@@ -8,7 +8,7 @@ impl Master {
     pub fn subscribe(
         &mut self,
         info: Value,
-        tx: mpsc::UnboundedSender<Bytes>,
+        tx: event_queue::Sender,
         fx: &mut Vec<Effect>,
     ) -> (String, Option<String>) {
         self.subscribe_call(&json!({ "framework_info": info }), tx, fx)
@@ -29,7 +29,7 @@ impl Master {
     pub fn subscribe_call(
         &mut self,
         call: &Value,
-        tx: mpsc::UnboundedSender<Bytes>,
+        tx: event_queue::Sender,
         fx: &mut Vec<Effect>,
     ) -> (String, Option<String>) {
         let mut info = call.get("framework_info").cloned().unwrap_or(Value::Null);

@@ -332,12 +332,11 @@ impl Master {
 mod tests {
     use super::super::tests::{events, master, subscribed};
     use super::*;
-    use tokio::sync::mpsc;
 
     fn launched(
         m: &mut Master,
         fx: &mut Vec<Effect>,
-    ) -> (String, mpsc::UnboundedReceiver<bytes::Bytes>) {
+    ) -> (String, crate::cluster::event_queue::Receiver) {
         let info = json!({"user": "u", "name": "n", "capabilities": [{"type": "PARTITION_AWARE"}]});
         let (fid, rx, offer) = subscribed(m, info, fx);
         let task = json!({"name": "t", "task_id": {"value": "t1"}, "agent_id": offer["agent_id"],

@@ -352,7 +352,6 @@ fn last_container_status(task: &super::Task) -> Value {
 mod tests {
     use super::super::tests::{events, master, subscribed};
     use super::*;
-    use tokio::sync::mpsc;
 
     #[test]
     fn a_healed_agent_brings_its_tasks_back_with_the_updates_it_kept() {
@@ -392,7 +391,7 @@ mod tests {
         );
         assert_eq!(m.unreachable_agents.len(), 1);
 
-        let (otx, mut orx) = mpsc::unbounded_channel();
+        let (otx, mut orx) = crate::cluster::event_queue::channel(usize::MAX);
         m.operator_subscribe(otx);
         assert_eq!(m.heal_agent(&agent_id, &mut fx), Ok(true));
         // The operator stream: the agent, then its task as the agent has it (TASK_ADDED,

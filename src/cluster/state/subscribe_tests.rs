@@ -4,16 +4,16 @@
 use super::tests::{events, master};
 use super::*;
 
-fn open(m: &mut Master, info: Value) -> (mpsc::UnboundedReceiver<Bytes>, Option<String>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+fn open(m: &mut Master, info: Value) -> (crate::cluster::event_queue::Receiver, Option<String>) {
+    let (tx, rx) = crate::cluster::event_queue::channel(usize::MAX);
     let (_stream, fid) = m.subscribe(info, tx, &mut Vec::new());
     (rx, fid)
 }
 
-fn closed(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> bool {
+fn closed(rx: &mut crate::cluster::event_queue::Receiver) -> bool {
     matches!(
         rx.try_recv(),
-        Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        Err(crate::cluster::event_queue::TryRecvError::Disconnected)
     )
 }
 
