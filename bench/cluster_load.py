@@ -1,7 +1,7 @@
 """The embedded cluster under load: many frameworks at once, and heartbeats while big
 answers are being written.
 
-`frameworks`: FRAMEWORKS schedulers (each its own SUBSCRIBE stream, in its own thread, as
+`frameworks`: FRAMEWORKS schedulers (each its own SUBSCRIBE stream, in its own process, as
 separate programs would be) launch TASKS short command tasks each (`true`) against one
 `mesos-kernel cluster`, acknowledging every update as it arrives, as a Mesos scheduler
 does. Counts every update per task and state (nothing lost, nothing twice), every
@@ -20,9 +20,14 @@ Usage: python bench/cluster_load.py frameworks [--frameworks 50] [--tasks 200] [
 
 import argparse
 import collections
+import http.client
+import json
+import multiprocessing
+import queue
 import statistics
 import threading
 import time
+import urllib.parse
 
 import requests
 
@@ -38,27 +43,37 @@ def scalar(resources, name):
                if r["name"] == name and not r.get("reservations"))
 
 
-class Scheduler(threading.Thread):
-    """One framework: launches `tasks` tasks as offers come, acknowledges every update."""
+class Scheduler:
+    """One framework, in a process of its own (as separate programs would be): launches
+    `tasks` tasks as offers come and acknowledges every update as it arrives. Its launched
+    count is shared with the parent (`launched[index]`); what it saw comes back on `out`."""
 
-    def __init__(self, master, name, tasks, board):
-        super().__init__(daemon=True)
-        self.master, self.name, self.tasks, self.board = master, name, tasks, board
-        self.http = requests.Session()
+    def __init__(self, master, name, tasks, index, launched, out):
+        self.master, self.name, self.tasks, self.index = master, name, tasks, index
+        self.shared_launched, self.out = launched, out
         self.launched = 0
         self.offers = 0
         self.acks = 0
         self.updates = collections.Counter()  # (task, state) -> times seen
+        self.ages = []
+        self.calls = None
         self.terminal = set()
         self.error = None
+        self.error_seen = None
         self.done_at = None
 
     def call(self, body):
+        # One kept-alive connection of the standard library: a call costs the scheduler a
+        # fifth of what `requests` takes, so the 50 of them keep up on 2 cores.
         body["framework_id"] = self.fid
-        r = self.http.post(f"{self.master}/api/v1/scheduler", json=body,
+        if self.calls is None:
+            self.calls = http.client.HTTPConnection(urllib.parse.urlsplit(self.master).netloc)
+        self.calls.request("POST", "/api/v1/scheduler", body=json.dumps(body),
                            headers=dict(HEADERS, **{"Mesos-Stream-Id": self.stream_id}))
-        if r.status_code != 202:
-            raise RuntimeError(f"{body['type']}: {r.status_code} {r.text}")
+        r = self.calls.getresponse()
+        text = r.read()
+        if r.status != 202:
+            raise RuntimeError(f"{body['type']}: {r.status} {text!r}")
 
     def on_offers(self, offers):
         for offer in offers:
@@ -75,6 +90,7 @@ class Scheduler(threading.Thread):
                 self.launched += 1
                 cpus -= CPUS
                 mem -= MEM
+            self.shared_launched[self.index] = self.launched
             ops = [{"type": "LAUNCH", "launch": {"task_infos": infos}}] if infos else []
             # What is left goes back at once: the other frameworks may use it.
             self.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": ops,
@@ -82,7 +98,26 @@ class Scheduler(threading.Thread):
         if self.launched >= self.tasks:
             self.call({"type": "SUPPRESS"})
 
+    def on_update(self, status):
+        tid, state = status["task_id"]["value"], status["state"]
+        self.updates[(tid, state)] += 1
+        if "timestamp" in status:
+            # How long after the executor made it the update came: the master resends one
+            # not acknowledged within 10 s.
+            self.ages.append(time.time() - status["timestamp"])
+        if state == "TASK_ERROR" and not self.error_seen:
+            self.error_seen = status.get("message")
+        if "uuid" in status:
+            self.call({"type": "ACKNOWLEDGE", "acknowledge": {
+                "agent_id": status["agent_id"], "task_id": status["task_id"],
+                "uuid": status["uuid"]}})
+            self.acks += 1
+        if state in ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
+                     "TASK_DROPPED", "TASK_GONE"):
+            self.terminal.add(tid)
+
     def run(self):
+        self.http = requests.Session()
         body = {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
             "user": "bench", "name": self.name}}}
         try:
@@ -100,43 +135,20 @@ class Scheduler(threading.Thread):
                 elif kind == "ERROR":
                     raise RuntimeError(event["error"]["message"])
                 if len(self.terminal) >= self.tasks:
-                    self.done_at = time.perf_counter()
-                    self.board.done(self)
+                    self.done_at = time.time()
                     self.call({"type": "TEARDOWN"})
                     break
             resp.close()
         except Exception as e:  # noqa: BLE001 - reported with the results
             self.error = repr(e)
-            self.board.done(self)
-
-    def on_update(self, status):
-        tid, state = status["task_id"]["value"], status["state"]
-        self.updates[(tid, state)] += 1
-        if state == "TASK_ERROR" and not self.board.error_seen:
-            self.board.error_seen = status.get("message")
-        if "uuid" in status:
-            self.call({"type": "ACKNOWLEDGE", "acknowledge": {
-                "agent_id": status["agent_id"], "task_id": status["task_id"],
-                "uuid": status["uuid"]}})
-            self.acks += 1
-        if state in ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
-                     "TASK_DROPPED", "TASK_GONE"):
-            self.terminal.add(tid)
+        self.out.put({"name": self.name, "tasks": self.tasks, "offers": self.offers,
+                      "acks": self.acks, "updates": dict(self.updates), "error": self.error,
+                      "error_seen": self.error_seen, "terminal": len(self.terminal),
+                      "done_at": self.done_at, "ages": self.ages})
 
 
-class Board:
-    """Notes the launched counts of every framework when the first one is done."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.schedulers = []
-        self.at_first_done = None
-        self.error_seen = None
-
-    def done(self, s):
-        with self.lock:
-            if self.at_first_done is None:
-                self.at_first_done = [x.launched for x in self.schedulers]
+def scheduler_process(*args):
+    Scheduler(*args).run()
 
 
 def jain(xs):
@@ -144,30 +156,46 @@ def jain(xs):
 
 
 def wave(master, frameworks, tasks, tag):
-    board = Board()
-    board.schedulers = [Scheduler(master, f"{tag}-f{i}", tasks, board) for i in range(frameworks)]
-    t0 = time.perf_counter()
-    for s in board.schedulers:
-        s.start()
-    for s in board.schedulers:
-        s.join(timeout=900)
-    elapsed = time.perf_counter() - t0
-    errors = [f"{s.name}: {s.error}" for s in board.schedulers if s.error]
-    if board.error_seen:
-        errors.insert(0, f"a TASK_ERROR said: {board.error_seen}")
+    launched = multiprocessing.Array("i", frameworks)
+    out = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=scheduler_process,
+                                     args=(master, f"{tag}-f{i}", tasks, i, launched, out))
+             for i in range(frameworks)]
+    t0 = time.time()
+    for p in procs:
+        p.start()
+    results, at_first_done = [], None
+    while len(results) < frameworks:
+        try:
+            r = out.get(timeout=0.05)
+        except queue.Empty:
+            if time.time() - t0 > 900:
+                break
+            continue
+        if at_first_done is None:
+            at_first_done = list(launched)
+        results.append(r)
+    elapsed = time.time() - t0
+    for p in procs:
+        p.join(timeout=30)
+    errors = [f"{r['name']}: {r['error']}" for r in results if r["error"]]
+    seen = next((r["error_seen"] for r in results if r["error_seen"]), None)
+    if seen:
+        errors.insert(0, f"a TASK_ERROR said: {seen}")
     updates = collections.Counter()
-    twice = lost = 0
-    for s in board.schedulers:
-        for (tid, state), n in s.updates.items():
+    twice = 0
+    for r in results:
+        for (_tid, state), n in ((k, v) for k, v in r["updates"].items()):
             updates[state] += n
             twice += n - 1
-        lost += s.tasks - len(s.terminal)
-    acks = sum(s.acks for s in board.schedulers)
-    offers = [s.offers for s in board.schedulers]
-    done = sorted(s.done_at - t0 for s in board.schedulers if s.done_at)
+    lost = frameworks * tasks - sum(r["terminal"] for r in results)
+    done = sorted(r["done_at"] - t0 for r in results if r["done_at"])
+    ages = sorted(a for r in results for a in r["ages"]) or [0.0]
     return {
         "elapsed": elapsed, "errors": errors, "updates": updates, "twice": twice, "lost": lost,
-        "acks": acks, "offers": offers, "jain": jain(board.at_first_done or [0]),
+        "acks": sum(r["acks"] for r in results), "offers": [r["offers"] for r in results] or [0],
+        "jain": jain(at_first_done or [0]),
+        "ages": (statistics.median(ages), ages[int(len(ages) * 0.99)], ages[-1]),
         "first_done": done[0] if done else None, "last_done": done[-1] if done else None,
     }
 
@@ -190,6 +218,8 @@ def frameworks_main(args):
             print(f"  offers per framework: min {min(r['offers'])} median "
                   f"{statistics.median(r['offers'])} max {max(r['offers'])}; Jain's index of "
                   f"launched tasks when the first framework was done: {r['jain']:.3f}")
+            print("  an update's age when its scheduler read it: median {:.2f} s, 99th {:.2f} s, "
+                  "max {:.2f} s".format(*r["ages"]))
             if r["first_done"] is not None:
                 print(f"  frameworks done after {r['first_done']:.1f} s (first) to "
                       f"{r['last_done']:.1f} s (last)")

@@ -189,7 +189,10 @@ pub fn event_stream<G: Send + 'static, H: Fn() + Send + 'static>(
         _guard: G,
     }
     let period = heartbeat.max(Duration::from_millis(10));
-    let ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    // A late heartbeat is not followed by a burst to catch up: Mesos's heartbeater sends
+    // the next one an interval after the last.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = StreamState {
         rx,
         ticks,

@@ -146,6 +146,8 @@ pub enum Effect {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Timer {
+    /// The allocation `allocate_soon` queued.
+    QueuedAllocation,
     /// Re-run the allocator (a refuse filter expired).
     Allocate,
     /// Resend a status update if it is still unacknowledged.
@@ -444,6 +446,8 @@ pub struct Master {
     pub offers: Vec<Offer>,
     pub counters: Counters,
     operator_subscribers: Vec<event_queue::Sender>,
+    /// An allocation is queued to run once the current work is done (`allocate_soon`).
+    allocation_queued: bool,
     /// What agents cut off from the master keep for when they are back (`partition.rs`).
     pub held: Held,
     /// What the in-memory registry holds, in bytes.
@@ -516,6 +520,7 @@ impl Master {
             offers: Vec::new(),
             counters: Counters::default(),
             operator_subscribers: Vec::new(),
+            allocation_queued: false,
             held: Held::default(),
             registry_bytes: 0,
             tenancy: tenancy::Tenancy::default(),
@@ -655,8 +660,9 @@ impl Master {
     pub fn offered_by_agent(&self) -> std::collections::HashMap<&str, Resources> {
         let mut out: std::collections::HashMap<&str, Resources> = std::collections::HashMap::new();
         for o in &self.offers {
-            let entry = out.entry(o.agent_id.as_str()).or_default();
-            *entry = entry.plus(&o.resources);
+            out.entry(o.agent_id.as_str())
+                .or_default()
+                .add(&o.resources);
         }
         out
     }
@@ -754,6 +760,11 @@ impl Master {
     pub fn fire(&mut self, timer: Timer, fx: &mut Vec<Effect>) {
         match timer {
             Timer::Allocate => self.allocate(fx),
+            Timer::QueuedAllocation => {
+                if self.allocation_queued {
+                    self.allocate(fx);
+                }
+            }
             Timer::Retry {
                 framework_id,
                 task_id,

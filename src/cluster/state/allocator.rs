@@ -47,6 +47,21 @@ fn dominant_share(held: &Resources, total: &Resources) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// What each framework (by index) holds, by role (a framework has few roles).
+type ByFramework = HashMap<usize, Vec<(String, Resources)>>;
+
+fn holding<'a>(by: &'a mut ByFramework, framework: usize, role: &str) -> &'a mut Resources {
+    let by_role = by.entry(framework).or_default();
+    let at = match by_role.iter().position(|(r, _)| r == role) {
+        Some(at) => at,
+        None => {
+            by_role.push((role.to_string(), Resources::default()));
+            by_role.len() - 1
+        }
+    };
+    &mut by_role[at].1
+}
+
 /// `role` itself or a role below it.
 fn in_subtree(role: &str, of: &str) -> bool {
     role == of || is_strict_subrole_of(role, of)
@@ -61,20 +76,12 @@ impl Master {
 
     /// What each role holds, and what each framework (by index) holds in each of its roles:
     /// the two levels of Mesos's hierarchical DRF (roles, then frameworks within a role).
-    fn holdings(
-        &self,
-    ) -> (
-        BTreeMap<String, Resources>,
-        HashMap<(usize, String), Resources>,
-    ) {
+    fn holdings(&self) -> (BTreeMap<String, Resources>, ByFramework) {
         let mut by_role: BTreeMap<String, Resources> = BTreeMap::new();
-        let mut by_framework: HashMap<(usize, String), Resources> = HashMap::new();
+        let mut by_framework = ByFramework::new();
         let mut add = |i: usize, role: &str, r: &Resources| {
             by_role.entry(role.to_string()).or_default().add(r);
-            by_framework
-                .entry((i, role.to_string()))
-                .or_default()
-                .add(r);
+            holding(&mut by_framework, i, role).add(r);
         };
         for (i, f) in self.frameworks.iter().enumerate() {
             let mut executors: HashSet<(&str, &str)> = HashSet::new();
@@ -105,10 +112,11 @@ impl Master {
 
     /// The cluster's total: every active agent's resources.
     pub fn total_resources(&self) -> Resources {
-        self.agents
-            .iter()
-            .filter(|a| a.active)
-            .fold(Resources::default(), |acc, a| acc.plus(&a.total))
+        let mut total = Resources::default();
+        for a in self.agents.iter().filter(|a| a.active) {
+            total.add(&a.total);
+        }
+        total
     }
 
     /// The roles of `wanting` in the order the weighted, hierarchical DRF sorter gives.
@@ -186,6 +194,7 @@ impl Master {
     /// order, one offer per role and agent, to the role's first framework that wants
     /// them: not suppressed, let in by its offer constraints, not refusing them.
     pub fn allocate(&mut self, fx: &mut Vec<Effect>) {
+        self.allocation_queued = false;
         let started = Instant::now();
         let now = started;
         self.counters.allocation_runs += 1;
@@ -207,7 +216,26 @@ impl Master {
             }
         }
         let mut made: Vec<Offer> = Vec::new();
-        if !wanting.is_empty() {
+        // Agents with something allocatable that is neither used nor offered. On a busy
+        // cluster there are often none (every agent's rest is out in offers), and then the
+        // sorting below, a pass over every live task, is skipped.
+        let free_agents: Vec<(usize, Resources)> = if wanting.is_empty() {
+            Vec::new()
+        } else {
+            let offered = self.offered_by_agent();
+            let none = Resources::default();
+            self.agents
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.active)
+                .filter_map(|(i, a)| {
+                    let offered = offered.get(a.id.as_str()).unwrap_or(&none);
+                    let free = a.total.minus(&a.used).minus(offered);
+                    allocatable(&free).then_some((i, free))
+                })
+                .collect()
+        };
+        if !free_agents.is_empty() {
             let total = self.total_resources();
             let (mut held, mut held_by_framework) = self.holdings();
             // Mesos's sorter breaks ties of share by how often a client was allocated to.
@@ -217,23 +245,8 @@ impl Master {
                 .map(|f| f.counts.get("offers/sent").unwrap_or(0))
                 .collect();
             let roles: Vec<String> = wanting.keys().cloned().collect();
-            let offered: std::collections::HashMap<String, Resources> = self
-                .offered_by_agent()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
-            for a in 0..self.agents.len() {
+            for (a, mut free) in free_agents {
                 let agent = &self.agents[a];
-                if !agent.active {
-                    continue;
-                }
-                let mut free = agent
-                    .total
-                    .minus(&agent.used)
-                    .minus(offered.get(&agent.id).unwrap_or(&Resources::default()));
-                if free.is_empty() {
-                    continue;
-                }
                 let order = self.role_order(&roles, &held, &total);
                 for stage in self.quota_stages() {
                     for role in &order {
@@ -245,8 +258,9 @@ impl Master {
                         // that wants these resources takes them.
                         let share = |i: usize| {
                             held_by_framework
-                                .get(&(i, role.clone()))
-                                .map_or(0.0, |h| dominant_share(h, &total))
+                                .get(&i)
+                                .and_then(|by_role| by_role.iter().find(|(r, _)| r == role))
+                                .map_or(0.0, |(_, h)| dominant_share(h, &total))
                         };
                         let taker = wanting[role]
                             .iter()
@@ -264,21 +278,19 @@ impl Master {
                                         && flt.resources.contains(&chunk)
                                 })
                             })
-                            .min_by(|&a, &b| {
-                                share(a)
-                                    .total_cmp(&share(b))
-                                    .then(allocations[a].cmp(&allocations[b]))
-                                    .then_with(|| self.frameworks[a].id.cmp(&self.frameworks[b].id))
-                            });
+                            .map(|i| (share(i), allocations[i], i))
+                            .min_by(|a, b| {
+                                a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| {
+                                    self.frameworks[a.2].id.cmp(&self.frameworks[b.2].id)
+                                })
+                            })
+                            .map(|(_, _, i)| i);
                         let Some(i) = taker else {
                             continue;
                         };
                         free = free.minus(&chunk);
                         held.entry(role.clone()).or_default().add(&chunk);
-                        held_by_framework
-                            .entry((i, role.clone()))
-                            .or_default()
-                            .add(&chunk);
+                        holding(&mut held_by_framework, i, role).add(&chunk);
                         allocations[i] += 1;
                         // A framework gets one offer per agent and role: a second stage
                         // adds to the first one's.
@@ -337,6 +349,18 @@ impl Master {
         self.after_allocation(fx);
     }
 
+    /// Resources came back (an ACCEPT's or DECLINE's rest, a finished task's): allocate
+    /// once the work already waiting is done, as Mesos dispatches its allocations, so that
+    /// a burst of them (hundreds of frameworks' accepts and updates a second) makes one
+    /// allocation instead of one each, each a pass over every task. An idle cluster
+    /// allocates at once all the same.
+    pub fn allocate_soon(&mut self, fx: &mut Vec<Effect>) {
+        if !self.allocation_queued {
+            self.allocation_queued = true;
+            fx.push(Effect::Timer(Instant::now(), Timer::QueuedAllocation));
+        }
+    }
+
     /// What of `free` the role may be offered in this stage, if it is worth an offer.
     fn chunk_for(
         &self,
@@ -387,7 +411,21 @@ mod tests {
                           {"name": "mem", "type": "SCALAR", "scalar": {"value": 100.0}}]});
         let op = json!({"type": "LAUNCH", "launch": {"task_infos": [task]}});
         // a keeps half the agent and refuses nothing of the rest.
+        fx.clear();
         assert!(m.accept(&a, &[offer_id], &[op], 0.0, &mut fx).is_ok());
+        // The rest is offered by the allocation the accept queued, once.
+        let queued = fx
+            .iter()
+            .filter(|e| matches!(e, Effect::Timer(_, Timer::QueuedAllocation)))
+            .count();
+        assert_eq!(queued, 1);
+        m.decline(&a, &[], 0.0, &mut fx);
+        let queued = fx
+            .iter()
+            .filter(|e| matches!(e, Effect::Timer(_, Timer::QueuedAllocation)))
+            .count();
+        assert_eq!(queued, 1, "a second trigger before it ran queues none");
+        m.fire(Timer::QueuedAllocation, &mut fx);
         let offers: Vec<Value> = events(&mut b_events)
             .into_iter()
             .filter(|e| e["type"] == "OFFERS")

@@ -144,7 +144,7 @@ impl Master {
                     );
                 }
             }
-            self.allocate(fx);
+            self.allocate_soon(fx);
             return Ok(());
         }
         let Some(agent_id) = agent_id else {
@@ -242,7 +242,7 @@ impl Master {
                 fx,
             );
         }
-        self.allocate(fx);
+        self.allocate_soon(fx);
         Ok(())
     }
 

@@ -84,7 +84,7 @@ impl Master {
                 );
             }
         }
-        self.allocate(fx);
+        self.allocate_soon(fx);
     }
 
     /// The roles a REVIVE or SUPPRESS names, or all the framework's when it names none.

@@ -394,7 +394,7 @@ impl Master {
                 agent.used = agent.used.minus(&resources);
             }
             self.check_drained(&agent_id, fx);
-            self.allocate(fx);
+            self.allocate_soon(fx);
         }
     }
 }
