@@ -103,11 +103,11 @@ impl Serialize for ContainerStatusLegacy<'_> {
 
 /// A TaskStatus as `json(TaskStatus)` writes it: state, timestamp, labels, the container's
 /// id and networks, health.
-struct StatusLegacy<'a>(&'a Value);
+struct StatusLegacy(Value);
 
-impl Serialize for StatusLegacy<'_> {
+impl Serialize for StatusLegacy {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let st = self.0;
+        let st = &self.0;
         let mut o = s.serialize_map(None)?;
         o.serialize_entry("state", &st["state"])?;
         o.serialize_entry("timestamp", &st["timestamp"])?;
@@ -145,7 +145,10 @@ impl Serialize for TaskLegacy<'_> {
         o.serialize_entry("state", &t.state)?;
         o.serialize_entry("resources", &t.resources.legacy())?;
         o.serialize_entry("role", &t.role)?;
-        o.serialize_entry("statuses", &Seq(|| t.statuses.iter().map(StatusLegacy)))?;
+        o.serialize_entry(
+            "statuses",
+            &Seq(|| t.statuses.iter().map(|s| StatusLegacy(s.value()))),
+        )?;
         if let Some(user) = task_user(t) {
             o.serialize_entry("user", user)?;
         }
@@ -743,12 +746,7 @@ pub async fn tasks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
         })
         .filter(|t| q.get("task_id").is_none_or(|id| *id == t.task_id))
         .collect();
-    let start = |t: &Task| {
-        t.statuses
-            .first()
-            .and_then(|s| s["timestamp"].as_f64())
-            .unwrap_or(0.0)
-    };
+    let start = |t: &Task| t.statuses.first().map_or(0.0, |s| s.timestamp());
     list.sort_by(|a, b| start(a).total_cmp(&start(b)));
     if q.get("order").map(String::as_str) != Some("asc") {
         list.reverse();

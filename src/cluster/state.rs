@@ -6,6 +6,7 @@
 use super::event_queue;
 use super::ids::Ids;
 use super::views;
+pub use stored_status::StoredStatus;
 // RecordIO is one wire format for both sides; its codec lives with the client.
 use super::resources::Resources;
 use crate::mesos::recordio;
@@ -44,6 +45,7 @@ mod recovery;
 mod registry;
 pub mod reservations;
 mod roles;
+pub mod stored_status;
 #[cfg(test)]
 mod subscribe_tests;
 mod task_list;
@@ -318,10 +320,10 @@ pub struct Task {
     pub role: String,
     pub state: String,
     /// Every status the task went through (with uuid when it had one).
-    pub statuses: Vec<Value>,
+    pub statuses: Vec<StoredStatus>,
     /// The agent's status update stream: the head is in flight, the rest wait for its ack.
     pub pending: VecDeque<Value>,
-    pub acked_status: Option<Value>,
+    pub acked_status: Option<StoredStatus>,
     pub sandbox: PathBuf,
     pub docker_image: Option<String>,
     /// The ExecutorInfo of a task group's executor, as the framework gave it.

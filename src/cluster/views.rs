@@ -400,8 +400,8 @@ impl Serialize for TaskV1<'_> {
             o.serialize_entry("statuses", &t.statuses)?;
         }
         if let Some(s) = &t.acked_status {
-            o.serialize_entry("status_update_state", &s["state"])?;
-            o.serialize_entry("status_update_uuid", &s["uuid"])?;
+            o.serialize_entry("status_update_state", s.state())?;
+            o.serialize_entry("status_update_uuid", &s.uuid())?;
         }
         for key in [
             "labels",

@@ -6,7 +6,7 @@
 
 use super::{
     now_secs, Agent, Counts, Effect, EventCounts, Framework, Master, OfferConstraints, Resources,
-    Task,
+    StoredStatus, Task,
 };
 use crate::cluster::views;
 use serde_json::{json, Value};
@@ -178,7 +178,7 @@ impl Master {
             executor_resources: t.executor_resources,
             role: t.role,
             state: t.state,
-            statuses: t.statuses,
+            statuses: t.statuses.iter().map(StoredStatus::new).collect(),
             pending: VecDeque::new(),
             acked_status: None,
             sandbox: t.sandbox,

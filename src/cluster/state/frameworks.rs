@@ -317,7 +317,7 @@ impl Master {
                     status["executor_id"] = id(&task.executor_id);
                 }
                 task.state = "TASK_KILLED".into();
-                task.statuses.push(status.clone());
+                task.statuses.push(StoredStatus::new(&status));
                 self.counters.task_ended(&status);
                 f.counts.bump("tasks/terminal/task_killed");
                 published.push(task_updated_event(framework_id, &status, "TASK_KILLED"));

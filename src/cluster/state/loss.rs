@@ -5,7 +5,8 @@
 //! registered agents.
 
 use super::{
-    cap, id, now_secs, time_info, update_event, Agent, CallError, Effect, Master, Task, Timer,
+    cap, id, now_secs, time_info, update_event, Agent, CallError, Effect, Master, StoredStatus,
+    Task, Timer,
 };
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -43,11 +44,11 @@ pub(super) fn record(task: &mut Task, status: Value) -> Change {
     let repeat = task
         .statuses
         .last()
-        .is_some_and(|last| last["state"].as_str() == Some(state.as_str()));
+        .is_some_and(|last| last.state() == state);
     if repeat {
         task.statuses.pop();
     }
-    task.statuses.push(status);
+    task.statuses.push(StoredStatus::new(&status));
     // The agent and its status update stream are gone, and so are its processes.
     task.pending.clear();
     if let Some(kill) = task.kill.take() {

@@ -8,7 +8,7 @@
 //! and the agent re-registers with the same id, resending the updates not yet
 //! acknowledged (`Slave::recover`, `___reregisterSlave`).
 
-use super::{cap, id, now_secs, update_event, CallError, Effect, Master};
+use super::{cap, id, now_secs, update_event, CallError, Effect, Master, StoredStatus};
 use crate::mesos::v1::{Reason, Source, TaskState};
 use serde_json::json;
 
@@ -63,7 +63,7 @@ impl Master {
                     "timestamp": now_secs()
                 });
                 task.state = TaskState::Lost.as_str().into();
-                task.statuses.push(status.clone());
+                task.statuses.push(StoredStatus::new(&status));
                 task.pending.clear();
                 // Not checkpointed: the restarted agent cannot recover the executor.
                 if let Some(kill) = task.kill.take() {

@@ -21,7 +21,7 @@ impl StatusExtra {
                 .statuses
                 .iter()
                 .rev()
-                .find(|s| s["source"] == "SOURCE_EXECUTOR");
+                .find(|s| s.source() == "SOURCE_EXECUTOR");
             for key in ["healthy", "check_status"] {
                 if let Some(v) = last.and_then(|l| l.get(key)) {
                     status[key] = v.clone();
@@ -188,7 +188,7 @@ impl Master {
             return;
         };
         let acked = task.pending.pop_front();
-        task.acked_status = acked;
+        task.acked_status = acked.as_ref().map(StoredStatus::new);
         let next = task.pending.front().cloned();
         let retire = next.is_none() && task.is_terminal();
         if let Some(next) = next {
@@ -318,7 +318,7 @@ impl Master {
         if let Some(o) = kept.as_object_mut() {
             o.remove("data");
         }
-        task.statuses.push(kept);
+        task.statuses.push(StoredStatus::new(&kept));
         task.pending.push_back(status.clone());
         let in_flight = task.pending.len() == 1;
         let recover = is_terminal(state) && !task.resources_recovered;
