@@ -322,7 +322,7 @@ pub struct Task {
     /// Every status the task went through (with uuid when it had one).
     pub statuses: Vec<StoredStatus>,
     /// The agent's status update stream: the head is in flight, the rest wait for its ack.
-    pub pending: VecDeque<Value>,
+    pub pending: VecDeque<StoredStatus>,
     pub acked_status: Option<StoredStatus>,
     pub sandbox: PathBuf,
     pub docker_image: Option<String>,
@@ -782,14 +782,14 @@ impl Master {
                 let Some(head) = task.pending.front() else {
                     return;
                 };
-                if head.get("uuid").and_then(Value::as_str) != Some(uuid.as_str()) {
+                if head.uuid() != Some(uuid.as_str()) {
                     return;
                 }
                 // The agent resends, so a crashed one does not.
                 if !self.answers(&task.agent_id) {
                     return;
                 }
-                f.send(&update_event(head));
+                f.send(&update_event(&head.value()));
                 let backoff = (backoff * 2).min(UPDATE_RETRY_MAX);
                 fx.push(Effect::Timer(
                     Instant::now() + backoff,

@@ -11,7 +11,7 @@
 //! brings (`Master::addSlave` adds them to their frameworks again). The updates the agent
 //! kept follow through its status update stream.
 
-use super::{id, now_secs, update_event, CallError, Effect, Master, Timer};
+use super::{id, now_secs, update_event, CallError, Effect, Master, StoredStatus, Timer};
 use crate::cluster::{containers, views};
 use crate::mesos::v1::{Reason, Source};
 use serde_json::{json, Value};
@@ -49,7 +49,7 @@ struct Kept {
     state: String,
     /// Its state when the agent was cut off: the master's, until the kept updates arrive.
     since: String,
-    pending: VecDeque<Value>,
+    pending: VecDeque<StoredStatus>,
 }
 
 impl Master {
@@ -308,13 +308,13 @@ impl Master {
                 let Some(head) = t.pending.front() else {
                     continue;
                 };
-                f.send(&update_event(head));
+                f.send(&update_event(&head.value()));
                 fx.push(Effect::Timer(
                     Instant::now() + retry,
                     Timer::Retry {
                         framework_id: f.id.clone(),
                         task_id: t.task_id.clone(),
-                        uuid: head["uuid"].as_str().unwrap_or("").to_string(),
+                        uuid: head.uuid().unwrap_or("").to_string(),
                         backoff: retry,
                     },
                 ));

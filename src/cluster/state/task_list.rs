@@ -114,7 +114,7 @@ mod tests {
             .framework(&fid)
             .and_then(|f| f.tasks.get("t2"))
             .and_then(|t| t.pending.front())
-            .and_then(|s| s["uuid"].as_str())
+            .and_then(|s| s.uuid())
             .unwrap_or_default()
             .to_string();
         m.acknowledge(&fid, "t2", &uuid, &mut fx);

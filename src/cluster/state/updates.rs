@@ -160,8 +160,7 @@ impl Master {
             .framework_mut(framework_id)
             .and_then(|f| f.tasks.get(task_id))
             .and_then(|t| t.pending.front())
-            .and_then(|s| s.get("uuid"))
-            .and_then(Value::as_str)
+            .and_then(StoredStatus::uuid)
             == Some(uuid_b64);
         if !in_flight {
             tracing::debug!(
@@ -187,19 +186,14 @@ impl Master {
         let Some(task) = f.tasks.get_mut(task_id) else {
             return;
         };
-        let acked = task.pending.pop_front();
-        task.acked_status = acked.as_ref().map(StoredStatus::new);
+        task.acked_status = task.pending.pop_front();
         let next = task.pending.front().cloned();
         let retire = next.is_none() && task.is_terminal();
         if let Some(next) = next {
             if let Some(sink) = &f.sink {
-                sink.send(&update_event(&next));
+                sink.send(&update_event(&next.value()));
             }
-            let uuid = next
-                .get("uuid")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let uuid = next.uuid().unwrap_or("").to_string();
             fx.push(Effect::Timer(
                 Instant::now() + retry,
                 Timer::Retry {
@@ -319,7 +313,7 @@ impl Master {
             o.remove("data");
         }
         task.statuses.push(StoredStatus::new(&kept));
-        task.pending.push_back(status.clone());
+        task.pending.push_back(StoredStatus::new(&status));
         let in_flight = task.pending.len() == 1;
         let recover = is_terminal(state) && !task.resources_recovered;
         if recover {
