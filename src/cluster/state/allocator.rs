@@ -191,8 +191,9 @@ impl Master {
     }
 
     /// Each agent's free resources (neither used nor offered) go to the roles in DRF
-    /// order, one offer per role and agent, to the role's first framework that wants
-    /// them: not suppressed, let in by its offer constraints, not refusing them.
+    /// order, one offer per role and agent, to the first of the role's frameworks in DRF
+    /// order that wants them: not suppressed, let in by its offer constraints, not
+    /// refusing them.
     pub fn allocate(&mut self, fx: &mut Vec<Effect>) {
         self.allocation_queued = false;
         let started = Instant::now();
