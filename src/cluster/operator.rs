@@ -123,24 +123,17 @@ fn parse_call(
     Ok((kind, call))
 }
 
-/// The calls whose answers write every agent, framework or task.
-const BIG_ANSWERS: [&str; 5] = [
-    "GET_STATE",
-    "GET_AGENTS",
-    "GET_FRAMEWORKS",
-    "GET_EXECUTORS",
-    "GET_TASKS",
-];
-
-/// One of `BIG_ANSWERS`, written straight from the state: a big cluster's is tens of MB.
-fn big_answer(kind: &str, m: &super::state::Master) -> Response {
-    match kind {
-        "GET_STATE" => answer(kind, GetState(m)),
-        "GET_AGENTS" => answer(kind, GetAgents(m)),
-        "GET_FRAMEWORKS" => answer(kind, GetFrameworks(m)),
-        "GET_EXECUTORS" => answer(kind, GetExecutors(m)),
-        _ => answer(kind, GetTasks(m)),
-    }
+/// The writer of a call whose answer is every agent, framework or task (tens of MB on a
+/// big cluster, written straight from the state); `None` for the other calls.
+fn big_answer(kind: &str) -> Option<fn(&str, &super::state::Master) -> Response> {
+    Some(match kind {
+        "GET_STATE" => |kind, m| answer(kind, GetState(m)),
+        "GET_AGENTS" => |kind, m| answer(kind, GetAgents(m)),
+        "GET_FRAMEWORKS" => |kind, m| answer(kind, GetFrameworks(m)),
+        "GET_EXECUTORS" => |kind, m| answer(kind, GetExecutors(m)),
+        "GET_TASKS" => |kind, m| answer(kind, GetTasks(m)),
+        _ => return None,
+    })
 }
 
 /// `POST /api/v1` on the master.
@@ -159,12 +152,12 @@ pub async fn master_api(
     if let Some(answer) = super::tenancy_api::master_call(&shared, &kind, &call, who) {
         return answer;
     }
-    if BIG_ANSWERS.contains(&kind.as_str()) {
+    if let Some(write) = big_answer(&kind) {
         // Written on a blocking thread: a 10,000-task GET_STATE is 200 ms of writing under
         // the state lock, and on a runtime worker it held up the heartbeats of the streams
         // served there (and of every other connection).
         let shared = Arc::clone(&shared);
-        return tokio::task::spawn_blocking(move || big_answer(&kind, &shared.lock()))
+        return tokio::task::spawn_blocking(move || write(&kind, &shared.lock()))
             .await
             .unwrap_or_else(|e| reply::text(500, format!("writing the answer failed: {e}")));
     }

@@ -68,14 +68,9 @@ fn in_subtree(role: &str, of: &str) -> bool {
 }
 
 impl Master {
-    /// What each role holds: its frameworks' live tasks (and their executors) and the
-    /// offers outstanding to it.
-    pub fn held_by_role(&self) -> BTreeMap<String, Resources> {
-        self.holdings().0
-    }
-
-    /// What each role holds, and what each framework (by index) holds in each of its roles:
-    /// the two levels of Mesos's hierarchical DRF (roles, then frameworks within a role).
+    /// What each role holds, and what each framework (by index) holds in each of its roles
+    /// (their live tasks and executors, and the offers outstanding): the two levels of
+    /// Mesos's hierarchical DRF (roles, then frameworks within a role).
     fn holdings(&self) -> (BTreeMap<String, Resources>, ByFramework) {
         let mut by_role: BTreeMap<String, Resources> = BTreeMap::new();
         let mut by_framework = ByFramework::new();
@@ -254,38 +249,20 @@ impl Master {
                         let Some(chunk) = self.chunk_for(role, &free, &held, stage) else {
                             continue;
                         };
-                        // The role's frameworks in DRF order (Mesos's framework sorter of
-                        // the role: share, then allocations so far, then id); the first
-                        // that wants these resources takes them.
                         let share = |i: usize| {
                             held_by_framework
                                 .get(&i)
                                 .and_then(|by_role| by_role.iter().find(|(r, _)| r == role))
                                 .map_or(0.0, |(_, h)| dominant_share(h, &total))
                         };
-                        let taker = wanting[role]
-                            .iter()
-                            .copied()
-                            .filter(|&i| {
-                                let f = &self.frameworks[i];
-                                !f.offer_constraints.excludes(
-                                    role,
-                                    &agent.hostname,
-                                    &agent.attributes,
-                                    self.settings.flags.domain.as_ref(),
-                                ) && !f.filters.iter().any(|flt| {
-                                    flt.agent_id == agent.id
-                                        && &flt.role == role
-                                        && flt.resources.contains(&chunk)
-                                })
-                            })
-                            .map(|i| (share(i), allocations[i], i))
-                            .min_by(|a, b| {
-                                a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| {
-                                    self.frameworks[a.2].id.cmp(&self.frameworks[b.2].id)
-                                })
-                            })
-                            .map(|(_, _, i)| i);
+                        let taker = self.framework_for(
+                            role,
+                            agent,
+                            &chunk,
+                            &wanting[role],
+                            share,
+                            &allocations,
+                        );
                         let Some(i) = taker else {
                             continue;
                         };
@@ -360,6 +337,42 @@ impl Master {
             self.allocation_queued = true;
             fx.push(Effect::Timer(Instant::now(), Timer::QueuedAllocation));
         }
+    }
+
+    /// The first of `candidates` (the frameworks of `role` that want offers) in DRF order
+    /// that takes `chunk` of `agent`: Mesos's framework sorter of the role orders them by
+    /// `share`, then by allocations so far, then by id; one whose offer constraints exclude
+    /// the agent, or that refuses these resources there, is passed over.
+    fn framework_for(
+        &self,
+        role: &str,
+        agent: &super::Agent,
+        chunk: &Resources,
+        candidates: &[usize],
+        share: impl Fn(usize) -> f64,
+        allocations: &[u64],
+    ) -> Option<usize> {
+        candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let f = &self.frameworks[i];
+                !f.offer_constraints.excludes(
+                    role,
+                    &agent.hostname,
+                    &agent.attributes,
+                    self.settings.flags.domain.as_ref(),
+                ) && !f.filters.iter().any(|flt| {
+                    flt.agent_id == agent.id && flt.role == role && flt.resources.contains(chunk)
+                })
+            })
+            .map(|i| (share(i), allocations[i], i))
+            .min_by(|a, b| {
+                a.0.total_cmp(&b.0)
+                    .then(a.1.cmp(&b.1))
+                    .then_with(|| self.frameworks[a.2].id.cmp(&self.frameworks[b.2].id))
+            })
+            .map(|(_, _, i)| i)
     }
 
     /// What of `free` the role may be offered in this stage, if it is worth an offer.

@@ -44,7 +44,7 @@ pub(super) fn record(task: &mut Task, status: Value) -> Change {
     let repeat = task
         .statuses
         .last()
-        .is_some_and(|last| last.state() == state);
+        .is_some_and(|last| last.state().as_str() == state);
     if repeat {
         task.statuses.pop();
     }

@@ -272,7 +272,7 @@ impl Master {
                 // the master-made update goes to the framework only (`forward`, not
                 // `updateTask`): Mesos drops it for a framework that is not connected.
                 task.statuses
-                    .retain(|s| s.source() != Source::Master.as_str());
+                    .retain(|s| s.source() != Some(&Source::Master));
                 f.send(&update_event(&status));
                 // `addSlave` adds the agent's tasks back: `Framework::addTask` tells the
                 // operator stream (TASK_ADDED, with the task's statuses).

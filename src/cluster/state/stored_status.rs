@@ -5,6 +5,7 @@
 //! 10,000 tasks held hundreds of MB. Written out as it is kept, a status also costs an
 //! answer only a copy.
 
+use crate::mesos::v1::{Source, TaskState};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -12,8 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct StoredStatus {
     json: Box<RawValue>,
-    state: String,
-    source: String,
+    state: TaskState,
+    source: Option<Source>,
     uuid: Option<String>,
     timestamp: f64,
 }
@@ -26,8 +27,8 @@ impl StoredStatus {
             // were it ever to.
             json: serde_json::value::to_raw_value(status)
                 .unwrap_or_else(|_| RawValue::NULL.to_owned()),
-            state: text("state").unwrap_or_default(),
-            source: text("source").unwrap_or_default(),
+            state: TaskState::from_name(&text("state").unwrap_or_default()),
+            source: text("source").map(|s| Source::from_name(&s)),
             uuid: text("uuid"),
             timestamp: status
                 .get("timestamp")
@@ -49,13 +50,13 @@ impl StoredStatus {
         }
     }
 
-    pub fn state(&self) -> &str {
+    pub fn state(&self) -> &TaskState {
         &self.state
     }
 
-    /// `SOURCE_EXECUTOR`, `SOURCE_MASTER` ...
-    pub fn source(&self) -> &str {
-        &self.source
+    /// Who made it: the executor, the agent, the master (`None` when it does not say).
+    pub fn source(&self) -> Option<&Source> {
+        self.source.as_ref()
     }
 
     pub fn uuid(&self) -> Option<&str> {
@@ -84,8 +85,8 @@ mod tests {
             "source": "SOURCE_EXECUTOR", "uuid": "AAEC", "timestamp": 1.5,
             "healthy": true, "labels": {"labels": [{"key": "k", "value": "v"}]}});
         let kept = StoredStatus::new(&status);
-        assert_eq!(kept.state(), "TASK_RUNNING");
-        assert_eq!(kept.source(), "SOURCE_EXECUTOR");
+        assert_eq!(kept.state(), &TaskState::Running);
+        assert_eq!(kept.source(), Some(&Source::Executor));
         assert_eq!(kept.uuid(), Some("AAEC"));
         assert_eq!(kept.timestamp(), 1.5);
         assert_eq!(kept.get("healthy"), Some(json!(true)));

@@ -2,6 +2,7 @@
 //! status updates, with what health checks and checks add to them.
 
 use super::*;
+use crate::mesos::v1::Source;
 
 /// What a health check or a check adds to an executor's update (`checks.rs`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,9 +22,10 @@ impl StatusExtra {
                 .statuses
                 .iter()
                 .rev()
-                .find(|s| s.source() == "SOURCE_EXECUTOR");
+                .find(|s| s.source() == Some(&Source::Executor))
+                .map(StoredStatus::value);
             for key in ["healthy", "check_status"] {
-                if let Some(v) = last.and_then(|l| l.get(key)) {
+                if let Some(v) = last.as_ref().and_then(|l| l.get(key)) {
                     status[key] = v.clone();
                 }
             }
