@@ -448,8 +448,8 @@ pub struct Master {
     pub offers: Vec<Offer>,
     pub counters: Counters,
     operator_subscribers: Vec<event_queue::Sender>,
-    /// An allocation is queued to run once the current work is done (`allocate_soon`).
-    allocation_queued: bool,
+    /// When the allocation `allocate_soon` queued was asked for, until it runs.
+    allocation_queued: Option<Instant>,
     /// What agents cut off from the master keep for when they are back (`partition.rs`).
     pub held: Held,
     /// What the in-memory registry holds, in bytes.
@@ -522,7 +522,7 @@ impl Master {
             offers: Vec::new(),
             counters: Counters::default(),
             operator_subscribers: Vec::new(),
-            allocation_queued: false,
+            allocation_queued: None,
             held: Held::default(),
             registry_bytes: 0,
             tenancy: tenancy::Tenancy::default(),
@@ -763,7 +763,7 @@ impl Master {
         match timer {
             Timer::Allocate => self.allocate(fx),
             Timer::QueuedAllocation => {
-                if self.allocation_queued {
+                if self.allocation_queued.is_some() {
                     self.allocate(fx);
                 }
             }

@@ -190,12 +190,16 @@ impl Master {
     /// order that wants them: not suppressed, let in by its offer constraints, not
     /// refusing them.
     pub fn allocate(&mut self, fx: &mut Vec<Effect>) {
-        self.allocation_queued = false;
         let started = Instant::now();
         let now = started;
         self.counters.allocation_runs += 1;
-        // Allocations run at once when asked for: no time waiting in a queue.
-        self.counters.allocation_run_latency.record(Duration::ZERO);
+        // Mesos's latency is from asking for the run to its start: a queued one waited
+        // behind the work before it, the others run at once.
+        let waited = self
+            .allocation_queued
+            .take()
+            .map_or(Duration::ZERO, |asked| started.duration_since(asked));
+        self.counters.allocation_run_latency.record(waited);
         for f in &mut self.frameworks {
             f.filters.retain(|flt| flt.until > now);
         }
@@ -333,8 +337,8 @@ impl Master {
     /// allocation instead of one each, each a pass over every task. An idle cluster
     /// allocates at once all the same.
     pub fn allocate_soon(&mut self, fx: &mut Vec<Effect>) {
-        if !self.allocation_queued {
-            self.allocation_queued = true;
+        if self.allocation_queued.is_none() {
+            self.allocation_queued = Some(Instant::now());
             fx.push(Effect::Timer(Instant::now(), Timer::QueuedAllocation));
         }
     }
@@ -439,7 +443,14 @@ mod tests {
             .filter(|e| matches!(e, Effect::Timer(_, Timer::QueuedAllocation)))
             .count();
         assert_eq!(queued, 1, "a second trigger before it ran queues none");
+        // Its latency is the wait from the first trigger to the run, as Mesos's is.
+        std::thread::sleep(Duration::from_millis(2));
         m.fire(Timer::QueuedAllocation, &mut fx);
+        let mut metrics = crate::cluster::metrics::Metrics::new();
+        m.counters
+            .allocation_run_latency
+            .write("latency", &mut metrics);
+        assert!(metrics["latency_ms"] >= 2.0, "{metrics:?}");
         let offers: Vec<Value> = events(&mut b_events)
             .into_iter()
             .filter(|e| e["type"] == "OFFERS")
