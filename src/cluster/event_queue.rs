@@ -1,11 +1,11 @@
 //! A subscriber's queue of event records (a framework's or an operator's stream), bounded
 //! in bytes. The master writes events as they happen and never waits for a reader; a
 //! reader that stops reading would otherwise make it keep every event since, without end
-//! (a 10,000-task cluster's operator SUBSCRIBED alone is 19 MB). When the backlog passes
-//! the bound the stream is closed, as Mesos closes the connection of a subscriber that
-//! cannot keep up: what was queued is dropped at once, the client sees its stream end and
-//! subscribes again (the kernel does), and a framework is disconnected, with its failover
-//! timeout, as when its connection breaks.
+//! (a 10,000-task cluster's operator SUBSCRIBED alone is 15 MB), as Mesos does: libprocess's
+//! `http::Pipe::Writer::write` queues without a bound. Here, when the backlog passes the
+//! bound the stream is closed: what was queued is dropped at once, the client sees its
+//! stream end and subscribes again (the kernel does), and a framework is disconnected,
+//! with its failover timeout, as when its connection breaks.
 
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
