@@ -8,7 +8,7 @@
 //! table as HTML and text, the row cap, escaping), `resources` (Mesos resources, attributes,
 //! ids, times), `chart` (the resources chart), `operator_view` (the live view of the operator
 //! event stream), `bundle`, `exchange` (`%http`: a cell's HTTP exchanges and their curl
-//! lines).
+//! lines), `projection` (what tables need of a big answer, parsed without the rest).
 //!
 //! What `render(value, hint, Format::Auto)` shows. A v1 response's own `"type"` wins over the
 //! hint; paths may be full URLs, with `/master` or `/slave(1)` prefixes and `.json` suffixes;
@@ -43,6 +43,7 @@ pub mod exchange;
 pub mod mesos_rows;
 pub mod mesos_tables;
 pub mod operator_view;
+pub mod projection;
 pub mod render;
 pub mod resources;
 pub mod table;
@@ -53,4 +54,4 @@ mod tests;
 
 pub use bundle::Bundle;
 pub use chart::resources_chart;
-pub use render::{render, Format};
+pub use render::{render, render_tables, Format};

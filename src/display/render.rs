@@ -27,22 +27,26 @@ pub const MAX_GENERIC_COLUMNS: usize = 30;
 /// legacy path ("/master/state", "/metrics/snapshot", ...). v1 responses also name themselves
 /// by their "type" field, which wins over the hint.
 pub fn render(value: &Value, hint: Option<&str>, format: Format) -> Bundle {
+    if let Some(tables) = render_tables(value, hint, format) {
+        return tables;
+    }
     match format {
         Format::Json => Bundle::json(value),
-        Format::Auto => match tables(value, hint) {
-            Some(t) => tables_bundle(&t),
-            None => json_or_text(value),
-        },
-        Format::Table => {
-            if let Some(t) = tables(value, hint) {
-                tables_bundle(&t)
-            } else if let Some(t) = generic_table(value) {
-                tables_bundle(&[t])
-            } else {
-                json_with_note(value, "no table shape for this value; shown as JSON")
-            }
-        }
+        Format::Auto => json_or_text(value),
+        Format::Table => json_with_note(value, "no table shape for this value; shown as JSON"),
     }
+}
+
+/// What `render` gives when it is tables, `None` when it is JSON or text. Tables read only
+/// what `projection::for_tables` keeps of a value, so a big answer can be rendered from
+/// its projection when this says tables.
+pub fn render_tables(value: &Value, hint: Option<&str>, format: Format) -> Option<Bundle> {
+    let tables = match format {
+        Format::Json => None,
+        Format::Auto => tables(value, hint),
+        Format::Table => tables(value, hint).or_else(|| generic_table(value).map(|t| vec![t])),
+    };
+    tables.map(|t| tables_bundle(&t))
 }
 
 /// Objects and arrays as a JSON tree; a scalar as its JSON text only, as jq prints it (a tree

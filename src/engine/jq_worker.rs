@@ -359,7 +359,7 @@ impl Proc {
             if plan.used.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            let (Some(value), Some(generation)) = (vars.get(name), vars.generation(name)) else {
+            let (Some(value), Some(generation)) = (vars.bound(name), vars.generation(name)) else {
                 continue;
             };
             let len = match self.holds.get(name) {
@@ -369,9 +369,15 @@ impl Proc {
                 }
                 _ => {
                     let start = values.len();
-                    if serde_json::to_writer(&mut values, value).is_err() {
-                        values.truncate(start);
-                        values.extend_from_slice(b"null");
+                    match value.text() {
+                        // An answer kept as its text goes as it came: no parse, no writing.
+                        Some(text) => values.extend_from_slice(text),
+                        None => {
+                            if serde_json::to_writer(&mut values, value.value()).is_err() {
+                                values.truncate(start);
+                                values.extend_from_slice(b"null");
+                            }
+                        }
                     }
                     let bytes = values.len() - start;
                     let held = Held {

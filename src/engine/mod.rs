@@ -2,6 +2,7 @@
 //! turns results into displays. It implements the Jupyter core's `Interpreter`.
 
 mod agent_stream;
+pub mod bound;
 pub mod calls;
 pub mod connect;
 pub mod embedded;
@@ -24,6 +25,7 @@ use crate::display::{self, Bundle, Format};
 use crate::jupyter::{CellError, Completeness, Completion, ExecuteContext, Interpreter};
 use crate::mesos::v1::parse_duration;
 use crate::mesos::Client;
+use bound::Bound;
 use connect::Connection;
 use errors::{jq_error, Kind};
 use serde_json::{json, Value};
@@ -40,7 +42,7 @@ const WAIT_POLL: Duration = Duration::from_millis(50);
 /// The result of one statement.
 pub(crate) struct Outcome {
     /// Shared with `$_` (and a bound name), so a big result is never copied.
-    value: Arc<Value>,
+    value: Arc<Bound>,
     /// Whether the statement shows its value when not bound.
     shows: bool,
     /// What produced the value (a call name or an HTTP path), for choosing its display.
@@ -49,8 +51,10 @@ pub(crate) struct Outcome {
     /// A display made by the statement itself (a chart), used instead of rendering.
     bundle: Option<Bundle>,
     /// An answer's JSON not parsed yet (see `Outcome::answer`); `value` is null until
-    /// `resolve` parses it.
+    /// `resolve` reads it.
     json: Option<Answer>,
+    /// Its tables, when `resolve` rendered them from a big answer's projection.
+    rendered: Option<Bundle>,
 }
 
 /// A 2xx answer's body as it came over HTTP.
@@ -66,17 +70,22 @@ impl Answer {
         crate::mesos::client::parse_answer(&self.url, &self.body, self.content_type.as_deref())
             .map_err(|e| connect::mesos_error(&e))
     }
+
+    fn not_json(&self, e: &serde_json::Error) -> crate::mesos::MesosError {
+        crate::mesos::client::not_json(&self.url, &self.body, self.content_type.as_deref(), e)
+    }
 }
 
 impl Outcome {
     pub(crate) fn shown(value: Value, hint: Option<String>) -> Self {
         Outcome {
-            value: Arc::new(value),
+            value: Arc::new(Bound::of(value)),
             shows: true,
             hint,
             format: Format::Auto,
             bundle: None,
             json: None,
+            rendered: None,
         }
     }
 
@@ -93,18 +102,39 @@ impl Outcome {
         outcome
     }
 
-    /// Parses the answer's JSON, if it was not yet.
-    fn resolve(&mut self) -> Result<(), CellError> {
-        if let Some(a) = self.json.take() {
-            self.value = Arc::new(a.parse()?);
+    /// Reads the answer's JSON, if it was not yet, and returns what the kernel keeps of
+    /// its ids (see `ids::LiveIds`). A big answer shown as tables is kept as its text: the
+    /// tables are rendered from its projection (`display::projection`), which reads the
+    /// text once without building what no table shows, and the jq worker is sent the text
+    /// itself when `$_` or a bound name is queried.
+    fn resolve(&mut self, ids: &mut ids::LiveIds) -> Result<(), CellError> {
+        let Some(a) = self.json.take() else {
+            ids.absorb(self.value.value());
+            return Ok(());
+        };
+        if a.body.len() >= bound::KEEP_AS_TEXT_FROM && self.format != Format::Json {
+            let projected = display::projection::for_tables(&a.body)
+                .map_err(|e| connect::mesos_error(&a.not_json(&e)))?;
+            let hint = self.hint.as_deref();
+            if let Some(tables) = display::render_tables(&projected, hint, self.format) {
+                ids.absorb(&projected);
+                self.rendered = Some(tables);
+                self.value = Arc::new(Bound::json(a.body));
+                return Ok(());
+            }
         }
+        self.value = Arc::new(Bound::of(a.parse()?));
+        ids.absorb(self.value.value());
         Ok(())
     }
 
     fn display(&self) -> Bundle {
+        if let Some(tables) = &self.rendered {
+            return tables.clone();
+        }
         match &self.bundle {
             Some(b) if self.format == Format::Auto => b.clone(),
-            _ => display::render(&self.value, self.hint.as_deref(), self.format),
+            _ => display::render(self.value.value(), self.hint.as_deref(), self.format),
         }
     }
 }
@@ -315,11 +345,14 @@ impl Engine {
                             self.filter_answer(filter, &answer, filter_pos, ctx).await?
                         }
                         None => {
-                            let input = Arc::unwrap_or_clone(std::mem::take(&mut outcome.value));
+                            let input = match Arc::try_unwrap(std::mem::take(&mut outcome.value)) {
+                                Ok(held) => held.into_value(),
+                                Err(shared) => shared.value().clone(),
+                            };
                             self.jq(filter, input, filter_pos, ctx).await?
                         }
                     };
-                    outcome.value = Arc::new(one_value(values));
+                    outcome.value = Arc::new(Bound::of(one_value(values)));
                     // The filtered value keeps its producer as a hint; the renderer falls
                     // back to the value's own shape when the hint no longer fits. It is a
                     // new value, shown even where the statement showed a live view instead.
@@ -328,8 +361,7 @@ impl Engine {
                 }
             }
         }
-        outcome.resolve()?;
-        self.ids.absorb(&outcome.value);
+        outcome.resolve(&mut self.ids)?;
         self.vars.set_shared("_", outcome.value.clone());
         if let Some(name) = &stmt.bind {
             self.vars.set_shared(name, outcome.value.clone());

@@ -1,6 +1,7 @@
 //! Session variables: every name a cell bound, `$_` (the last result), and the values the
 //! kernel maintains (later `$master`, `$agent`, `$offers` ...). All are jq variables.
 
+use super::bound::Bound;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -10,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 /// cluster's state is tens of MB of JSON, and copying it took longer than parsing it).
 #[derive(Debug, Default)]
 pub struct Variables {
-    values: BTreeMap<String, Arc<Value>>,
+    values: BTreeMap<String, Arc<Bound>>,
     /// Bumped on every assignment: the jq worker keeps converted copies of the variables
     /// and is sent a value again only when its generation changed.
     generations: BTreeMap<String, u64>,
@@ -19,11 +20,11 @@ pub struct Variables {
 
 impl Variables {
     pub fn set(&mut self, name: &str, value: Value) {
-        self.set_shared(name, Arc::new(value));
+        self.set_shared(name, Arc::new(Bound::of(value)));
     }
 
     /// Binds a value another variable may hold too.
-    pub fn set_shared(&mut self, name: &str, value: Arc<Value>) {
+    pub fn set_shared(&mut self, name: &str, value: Arc<Bound>) {
         self.assignments += 1;
         self.generations.insert(name.to_string(), self.assignments);
         if let Some(old) = self.values.insert(name.to_string(), value) {
@@ -36,7 +37,13 @@ impl Variables {
         self.generations.get(name).copied()
     }
 
+    /// Its value (parsed now if it was kept as JSON text).
     pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name).map(|v| v.value())
+    }
+
+    /// It as it is held: the jq worker takes a value kept as text without a parse.
+    pub fn bound(&self, name: &str) -> Option<&Bound> {
         self.values.get(name).map(|v| &**v)
     }
 
@@ -45,7 +52,7 @@ impl Variables {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.values.iter().map(|(k, v)| (k, &**v))
+        self.values.iter().map(|(k, v)| (k, v.value()))
     }
 
     /// The variables `code` mentions, cloned for an evaluation. Only those are converted,
@@ -57,7 +64,7 @@ impl Variables {
                 continue;
             }
             if let Some(v) = self.values.get(name) {
-                out.push((name.to_string(), Value::clone(v)));
+                out.push((name.to_string(), v.value().clone()));
             }
         }
         out
@@ -67,36 +74,15 @@ impl Variables {
 /// Quiet time on the drop thread after which freed memory is given back to the system.
 const GIVE_BACK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A value with more nodes than this is freed on the drop thread.
-const BIG_VALUE_NODES: usize = 4096;
-
-/// Whether `value` has more than `BIG_VALUE_NODES` nodes, looking at no more than that.
-fn is_big(value: &Value) -> bool {
-    let mut budget = BIG_VALUE_NODES;
-    let mut stack = vec![value];
-    while let Some(v) = stack.pop() {
-        if budget == 0 {
-            return true;
-        }
-        budget -= 1;
-        match v {
-            Value::Array(items) => stack.extend(items.iter()),
-            Value::Object(map) => stack.extend(map.values()),
-            _ => {}
-        }
-    }
-    false
-}
-
 /// Drops a replaced value. A big one (the previous `$_` of a 19 MB GET_STATE took about
 /// 170 ms to free) goes to a thread of its own, so the cell that replaced it need not wait.
-fn release(old: Arc<Value>) {
-    static DROPPER: OnceLock<Option<mpsc::Sender<Arc<Value>>>> = OnceLock::new();
-    if Arc::strong_count(&old) > 1 || !is_big(&old) {
+fn release(old: Arc<Bound>) {
+    static DROPPER: OnceLock<Option<mpsc::Sender<Arc<Bound>>>> = OnceLock::new();
+    if Arc::strong_count(&old) > 1 || !old.is_big() {
         return;
     }
     let dropper = DROPPER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Arc<Value>>();
+        let (tx, rx) = mpsc::channel::<Arc<Bound>>();
         std::thread::Builder::new()
             .name("drop-values".into())
             .spawn(move || {
@@ -213,8 +199,8 @@ mod tests {
     #[test]
     fn shared_values_and_big_replacements() {
         let mut v = Variables::default();
-        let big = Arc::new(json!({"items": (0..5000).collect::<Vec<u32>>()}));
-        assert!(is_big(&big) && !is_big(&json!([1, 2, 3])));
+        let big = Arc::new(Bound::of(json!({"items": (0..5000).collect::<Vec<u32>>()})));
+        assert!(big.is_big());
         v.set_shared("_", big.clone());
         v.set_shared("state", big);
         assert_eq!(v.get("_"), v.get("state"));

@@ -557,14 +557,24 @@ pub fn parse_answer(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<Value, MesosError> {
-    serde_json::from_slice(body).map_err(|e| MesosError::BadResponse {
+    serde_json::from_slice(body).map_err(|e| not_json(url, body, content_type, &e))
+}
+
+/// The error for a 2xx answer whose body did not parse as JSON.
+pub fn not_json(
+    url: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+    e: &serde_json::Error,
+) -> MesosError {
+    MesosError::BadResponse {
         url: url.to_string(),
         detail: format!(
             "the answer ({} bytes{}) is not JSON: {e}",
             body.len(),
             content_type.map(|c| format!(", {c}")).unwrap_or_default()
         ),
-    })
+    }
 }
 
 /// Anything but 2xx is an error with the server's message.
