@@ -66,12 +66,7 @@ async fn big_master() -> (String, usize) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), len)
+    (common::serve(app).await, len)
 }
 
 fn held_as_text(h: &Harness, name: &str) -> bool {

@@ -295,12 +295,7 @@ async fn padded_master() -> (String, usize) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), len)
+    (common::serve(app).await, len)
 }
 
 #[tokio::test]
