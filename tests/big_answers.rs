@@ -69,6 +69,14 @@ async fn big_master() -> (String, usize) {
     (common::serve(app).await, len)
 }
 
+/// A session whose master is `big_master()`, and the length of its GET_STATE.
+async fn connected() -> (Harness, usize) {
+    let (base, len) = big_master().await;
+    let mut h = Harness::new();
+    h.ok(&format!("%master {base}")).await;
+    (h, len)
+}
+
 fn held_as_text(h: &Harness, name: &str) -> bool {
     h.engine
         .variables()
@@ -78,9 +86,7 @@ fn held_as_text(h: &Harness, name: &str) -> bool {
 
 #[tokio::test]
 async fn a_big_answer_is_shown_from_its_projection_and_queried_as_it_came() {
-    let (base, len) = big_master().await;
-    let mut h = Harness::new();
-    h.ok(&format!("%master {base}")).await;
+    let (mut h, len) = connected().await;
 
     let shown = h.ok("GET_STATE").await;
     let text = shown["text/plain"].as_str().unwrap();
@@ -134,9 +140,7 @@ async fn a_big_answer_is_shown_from_its_projection_and_queried_as_it_came() {
 
 #[tokio::test]
 async fn a_big_answer_that_is_no_table_or_not_json_is_as_a_small_one() {
-    let (base, _) = big_master().await;
-    let mut h = Harness::new();
-    h.ok(&format!("%master {base}")).await;
+    let (mut h, _) = connected().await;
     let shown = h.ok("GET_MASTER").await;
     assert!(shown.get("application/json").is_some(), "{shown}");
     assert!(!held_as_text(&h, "_"));

@@ -102,8 +102,8 @@ impl Outcome {
         outcome
     }
 
-    /// Reads the answer's JSON, if it was not yet, and returns what the kernel keeps of
-    /// its ids (see `ids::LiveIds`). A big answer shown as tables is kept as its text: the
+    /// Reads the answer's JSON, if it was not yet, and gives its ids to `ids` (for
+    /// completion). A big answer shown as tables is kept as its text: the
     /// tables are rendered from its projection (`display::projection`), which reads the
     /// text once without building what no table shows, and the jq worker is sent the text
     /// itself when `$_` or a bound name is queried.
