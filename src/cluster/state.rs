@@ -48,6 +48,7 @@ mod roles;
 pub mod stored_status;
 #[cfg(test)]
 mod subscribe_tests;
+pub mod task_json;
 mod task_list;
 pub use task_list::TaskList;
 pub mod tenancy;
@@ -334,6 +335,8 @@ pub struct Task {
     pub pid: Option<u32>,
     kill: Option<watch::Sender<bool>>,
     resources_recovered: bool,
+    /// Its v1 JSON's unchanging parts, written by the first answer that shows it.
+    pub json: std::sync::OnceLock<task_json::TaskJson>,
 }
 
 impl Task {

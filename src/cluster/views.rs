@@ -3,6 +3,7 @@
 
 use super::flags::Domain;
 use super::resources::{Resources, Seq};
+use super::state::task_json::TaskJson;
 use super::state::{
     Agent, Framework, Master, Offer, Task, EXECUTOR_CPUS, EXECUTOR_MEM, MESOS_VERSION,
 };
@@ -379,7 +380,8 @@ pub fn task_user(t: &Task) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-/// A task in the v1 form, borrowing its statuses and TaskInfo fields. A command task has
+/// A task in the v1 form, borrowing its statuses and the text of its unchanging fields
+/// (`task_json.rs`). A command task has
 /// no `executor_id` (Mesos's Task names only an executor the framework gave).
 pub struct TaskV1<'a>(pub &'a Task);
 
@@ -395,7 +397,10 @@ impl Serialize for TaskV1<'_> {
         }
         o.serialize_entry("agent_id", &Id(&t.agent_id))?;
         o.serialize_entry("state", &t.state)?;
-        o.serialize_entry("resources", &t.resources.v1_allocated(&t.role))?;
+        let fixed = t.json.get_or_init(|| {
+            TaskJson::new(&t.resources.v1_allocated(&t.role), &t.info, task_user(t))
+        });
+        o.serialize_entry("resources", fixed.resources())?;
         if !t.statuses.is_empty() {
             o.serialize_entry("statuses", &t.statuses)?;
         }
@@ -403,19 +408,8 @@ impl Serialize for TaskV1<'_> {
             o.serialize_entry("status_update_state", s.state().as_str())?;
             o.serialize_entry("status_update_uuid", &s.uuid())?;
         }
-        for key in [
-            "labels",
-            "discovery",
-            "container",
-            "health_check",
-            "kill_policy",
-        ] {
-            if let Some(v) = t.info.get(key) {
-                o.serialize_entry(key, v)?;
-            }
-        }
-        if let Some(user) = task_user(t) {
-            o.serialize_entry("user", user)?;
+        for (key, v) in fixed.tail() {
+            o.serialize_entry(key, v)?;
         }
         o.end()
     }

@@ -188,6 +188,7 @@ impl Master {
             pid: None,
             kill: t.kill,
             resources_recovered: terminal,
+            json: Default::default(),
         };
         let added = super::task_added_event(&task);
         if let Some(f) = self.framework_mut(&framework_id) {

@@ -451,6 +451,7 @@ impl Master {
             pid: None,
             kill: Some(kill_tx),
             resources_recovered: false,
+            json: Default::default(),
         };
         let added = task_added_event(&task);
         if let Some(f) = self.framework_mut(framework_id) {
