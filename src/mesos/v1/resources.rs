@@ -248,10 +248,14 @@ impl Resources {
     /// The resources with their `allocation_info` cleared.
     pub fn unallocate(&mut self) {
         let entries = std::mem::take(&mut self.entries);
+        // Sized to what is there: a task keeps its resources for its whole life, and a
+        // grown Vec of entries (hundreds of bytes each) is kilobytes per task.
+        self.entries = Vec::with_capacity(entries.len());
         for mut e in entries {
             e.resource.allocation_info = None;
             self.add_entry(e);
         }
+        self.entries.shrink_to_fit();
     }
 
     /// The same resources with every reservation dropped.
