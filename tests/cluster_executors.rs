@@ -294,6 +294,45 @@ async fn executor_exit_fails_its_running_tasks() {
 }
 
 #[tokio::test]
+async fn executor_that_ignores_shutdown_is_killed_after_its_grace_period() {
+    let cluster = start_with(|c| c.executors.shutdown_grace_period = Duration::from_secs(1)).await;
+    let mut s = Scheduler::subscribe(&cluster.master_url()).await;
+    let offer = s.events.offer().await;
+    let agent_id = offer["agent_id"].clone();
+    let mut task = executor_task("t1", &agent_id, "e1", &executor_script());
+    task["executor"]["command"]["environment"] = json!({"variables": [
+        {"name": "HTTP_EXECUTOR_IGNORE_SHUTDOWN", "value": "1"}]});
+    let (code, body) = s.fw.call(launch(&offer, vec![task])).await;
+    assert_eq!(code, 202, "{body}");
+    let env: Value = serde_json::from_str(&s.message("env:").await).unwrap_or(Value::Null);
+    assert_eq!(
+        env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"], "1secs",
+        "{env}"
+    );
+    s.update("t1", "TASK_RUNNING").await;
+
+    let asked = Instant::now();
+    let (code, body) =
+        s.fw.call(json!({"type": "SHUTDOWN", "shutdown": {
+            "executor_id": {"value": "e1"}, "agent_id": agent_id}}))
+            .await;
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(s.message("event:SHUTDOWN").await, "");
+    let failure = s
+        .until("the executor's FAILURE", |s| s.failures.first().cloned())
+        .await;
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "killed after {:?}, before its grace period",
+        asked.elapsed()
+    );
+    // Killed: the wait status of SIGKILL.
+    assert_eq!(failure["status"], 9, "{failure}");
+    let failed = s.update("t1", "TASK_FAILED").await;
+    assert_eq!(failed["reason"], "REASON_EXECUTOR_TERMINATED", "{failed}");
+}
+
+#[tokio::test]
 async fn executor_that_never_subscribes_is_destroyed_and_its_task_fails() {
     let Launched {
         cluster: _cluster,

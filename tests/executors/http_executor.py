@@ -8,7 +8,8 @@ scheduler as MESSAGE calls ("event:<TYPE>:<detail>"), so the test can watch both
 - KILL: TASK_KILLED;
 - MESSAGE from the scheduler: echoed back ("echo:<data>"); "exit:<code>" makes it exit;
 - ACKNOWLEDGED: reported with the task id and uuid;
-- SHUTDOWN: it exits 0.
+- SHUTDOWN: it exits 0, or, with HTTP_EXECUTOR_IGNORE_SHUTDOWN=1 in its environment,
+  reports it ("event:SHUTDOWN") and keeps running until the agent kills it.
 Its environment goes to the scheduler once, first ("env:<json>").
 """
 
@@ -117,6 +118,9 @@ def main():
                 return int(text[len("exit:"):])
             tell("echo:" + text)
         elif kind == "SHUTDOWN":
+            if os.environ.get("HTTP_EXECUTOR_IGNORE_SHUTDOWN") == "1":
+                tell("event:SHUTDOWN")
+                continue
             return 0
     return 0
 
