@@ -333,6 +333,45 @@ async fn executor_that_ignores_shutdown_is_killed_after_its_grace_period() {
 }
 
 #[tokio::test]
+async fn executor_whose_tasks_were_all_killed_before_delivery_is_shut_down() {
+    // The executor waits a second before it subscribes, so the KILL below finds its task
+    // still queued on the agent.
+    let command = format!("sleep 1; exec {}", executor_script());
+    let Launched {
+        cluster: _cluster,
+        mut s,
+        agent_id,
+    } = launched_with(|_| {}, &command).await;
+    let (code, body) = s
+        .fw
+        .call(json!({"type": "KILL", "kill": {"task_id": {"value": "t1"}, "agent_id": agent_id}}))
+        .await;
+    assert_eq!(code, 202, "{body}");
+    // `Slave::killTask` for a task not yet sent to its executor.
+    let killed = s.update("t1", "TASK_KILLED").await;
+    assert_eq!(killed["source"], "SOURCE_AGENT", "{killed}");
+    assert_eq!(
+        killed["reason"], "REASON_TASK_KILLED_DURING_LAUNCH",
+        "{killed}"
+    );
+    assert_eq!(
+        killed["message"], "Killed before delivery to the executor",
+        "{killed}"
+    );
+    // MESOS-8411: its SUBSCRIBE is answered with SHUTDOWN, and it exits on its own (a
+    // kill after the 5 s grace period would be SIGKILL's status, 9).
+    let failure = s
+        .until("the executor's FAILURE", |s| s.failures.first().cloned())
+        .await;
+    assert_eq!(failure["status"], 0, "{failure}");
+    assert!(
+        s.messages.is_empty(),
+        "it was never SUBSCRIBED: {:?}",
+        s.messages
+    );
+}
+
+#[tokio::test]
 async fn executor_that_never_subscribes_is_destroyed_and_its_task_fails() {
     let Launched {
         cluster: _cluster,

@@ -48,6 +48,8 @@ pub struct ExecutorRun {
     stop: watch::Sender<Option<Duration>>,
     /// Its resources went back to the agent (its framework was removed before it ended).
     released: bool,
+    /// It was sent a task (Mesos's `Executor::everSentTask`).
+    delivered: bool,
 }
 
 impl ExecutorRun {
@@ -57,12 +59,24 @@ impl ExecutorRun {
         }
     }
 
-    /// SHUTDOWN, then the kill once `grace` is over.
-    fn shut_down(&mut self, grace: Duration) {
+    /// SHUTDOWN, then the kill once its grace period is over: its ExecutorInfo's, else
+    /// the agent's flag (`flag`), as `Slave::_shutdownExecutor` chooses.
+    fn shut_down(&mut self, flag: Duration) {
         self.send(&json!({"type": "SHUTDOWN"}));
         self.state = RunState::Terminating;
-        let _ = self.stop.send(Some(grace));
+        let _ = self.stop.send(Some(grace_period(&self.info, flag)));
     }
+}
+
+/// An ExecutorInfo's `shutdown_grace_period`, else `flag` (`--executor_shutdown_grace_period`).
+fn grace_period(executor: &Value, flag: Duration) -> Duration {
+    let nanos = executor.pointer("/shutdown_grace_period/nanoseconds");
+    // int64 in JSON: a number, or a string as protobuf's JSON also writes it.
+    nanos
+        .and_then(Value::as_u64)
+        .or_else(|| nanos.and_then(Value::as_str).and_then(|n| n.parse().ok()))
+        .map(Duration::from_nanos)
+        .unwrap_or(flag)
 }
 
 /// How to start an executor's process on its agent (`custom_executor.rs`).
@@ -306,6 +320,7 @@ impl Master {
                 termination: None,
                 stop: stop_tx,
                 released: false,
+                delivered: false,
             });
         }
         let pid = self
@@ -318,7 +333,10 @@ impl Master {
             return;
         };
         match run.state {
-            RunState::Running => run.send(&json!({"type": "LAUNCH", "launch": {"task": info}})),
+            RunState::Running => {
+                run.delivered = true;
+                run.send(&json!({"type": "LAUNCH", "launch": {"task": info}}));
+            }
             _ => run.queued.push(info),
         }
     }
@@ -341,11 +359,10 @@ impl Master {
             .and_then(|f| f.info.get("checkpoint"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let grace = executor
-            .pointer("/shutdown_grace_period/nanoseconds")
-            .and_then(Value::as_u64)
-            .map(Duration::from_nanos)
-            .unwrap_or(self.settings.flags.executors.shutdown_grace_period);
+        let grace = grace_period(
+            executor,
+            self.settings.flags.executors.shutdown_grace_period,
+        );
         let dir = directory.display().to_string();
         let mut env = vec![
             ("LIBPROCESS_PORT".to_string(), "0".to_string()),
@@ -410,25 +427,32 @@ impl Master {
         executor_id: &str,
         tx: event_queue::Sender,
     ) -> Result<(), CallError> {
-        let Some(framework) = self.framework(framework_id) else {
-            return Err(CallError::new(400, "Framework cannot be found"));
-        };
-        let framework_info = framework.info.clone();
+        self.agent_knows(agent_id, framework_id)?;
+        let framework_info = self.framework(framework_id).map(|f| f.info.clone());
         let agent_info = match self.agent(agent_id) {
             Some(a) => views::agent_info_v1(self, a),
             None => Value::Null,
         };
+        let grace = self.settings.flags.executors.shutdown_grace_period;
         let Some(run) = self.run_mut(framework_id, agent_id, executor_id) else {
             return Err(CallError::new(400, "Executor cannot be found"));
         };
         // A retried SUBSCRIBE replaces the earlier connection (Mesos closes it).
         run.sink = Some(tx);
-        if run.state == RunState::Terminating {
+        // A terminating run, or one whose framework was removed (terminating on the agent).
+        let Some(framework_info) = framework_info.filter(|_| run.state != RunState::Terminating)
+        else {
             run.send(&json!({"type": "SHUTDOWN"}));
             run.sink = None;
             return Ok(());
-        }
+        };
         run.state = RunState::Running;
+        // MESOS-8411: an executor whose every task was killed before delivery is shut down.
+        if !run.delivered && run.queued.is_empty() {
+            run.shut_down(grace);
+            return Ok(());
+        }
+        run.delivered |= !run.queued.is_empty();
         run.send(&json!({"type": "SUBSCRIBED", "subscribed": {
             "executor_info": run.info,
             "framework_info": framework_info,
@@ -441,6 +465,25 @@ impl Master {
         Ok(())
     }
 
+    /// Whether the agent knows the framework, as a Mesos agent does while it runs an
+    /// executor of it (a removed framework's executors keep it until they end).
+    fn agent_knows(&self, agent_id: &str, framework_id: &str) -> Result<(), CallError> {
+        let runs = self
+            .executors
+            .iter()
+            .any(|r| r.framework_id == framework_id && r.agent_id == agent_id);
+        let tasks = self.framework(framework_id).is_some_and(|f| {
+            f.tasks
+                .iter()
+                .any(|t| t.agent_id == agent_id && !t.is_terminal())
+        });
+        if runs || tasks {
+            Ok(())
+        } else {
+            Err(CallError::new(400, "Framework cannot be found"))
+        }
+    }
+
     /// The run a non-SUBSCRIBE call names, subscribed (Mesos answers 403 before that).
     fn subscribed_run(
         &self,
@@ -448,9 +491,7 @@ impl Master {
         framework_id: &str,
         executor_id: &str,
     ) -> Result<&ExecutorRun, CallError> {
-        if self.framework(framework_id).is_none() {
-            return Err(CallError::new(400, "Framework cannot be found"));
-        }
+        self.agent_knows(agent_id, framework_id)?;
         let Some(run) = self.run(framework_id, agent_id, executor_id) else {
             return Err(CallError::new(400, "Executor cannot be found"));
         };
