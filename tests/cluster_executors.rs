@@ -371,6 +371,50 @@ async fn executor_whose_tasks_were_all_killed_before_delivery_is_shut_down() {
     );
 }
 
+/// An agent that crashes takes its frameworks' executors with it: the process is killed,
+/// and the framework hears no FAILURE from the agent (the master loses it instead).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_crashed_agent_kills_its_executors() {
+    let Launched {
+        cluster,
+        mut s,
+        agent_id,
+    } = launched(|_| {}).await;
+    let pid = s.message("pid:").await;
+    s.update("t1", "TASK_RUNNING").await;
+    let proc_dir = format!("/proc/{pid}");
+    assert!(std::path::Path::new(&proc_dir).exists(), "{proc_dir}");
+    let agent = agent_id["value"].as_str().unwrap_or_default();
+    let (code, body) = post(
+        &format!("{}/__cluster/agents/{agent}/crash", cluster.master_url()),
+        &json!({}),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    until("the executor's process is gone", DEADLINE, || {
+        let gone = !std::path::Path::new(&proc_dir).exists();
+        async move { gone }
+    })
+    .await;
+    // The master's view of the task once the agent misses its health checks.
+    let lost = s
+        .until("t1 lost", |s| {
+            s.updates
+                .iter()
+                .find(|u| u["task_id"]["value"] == "t1" && u["source"] == "SOURCE_MASTER")
+                .cloned()
+        })
+        .await;
+    assert_eq!(lost["state"], "TASK_LOST", "{lost}");
+    assert!(
+        s.failures.iter().all(|f| f.get("executor_id").is_none()),
+        "{:?}",
+        s.failures
+    );
+}
+
 #[tokio::test]
 async fn executor_that_never_subscribes_is_destroyed_and_its_task_fails() {
     let Launched {

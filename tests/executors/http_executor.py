@@ -10,7 +10,7 @@ scheduler as MESSAGE calls ("event:<TYPE>:<detail>"), so the test can watch both
 - ACKNOWLEDGED: reported with the task id and uuid;
 - SHUTDOWN: it exits 0, or, with HTTP_EXECUTOR_IGNORE_SHUTDOWN=1 in its environment,
   reports it ("event:SHUTDOWN") and keeps running until the agent kills it.
-Its environment goes to the scheduler once, first ("env:<json>").
+Its environment goes to the scheduler once, first ("env:<json>"), then its pid ("pid:<n>").
 """
 
 import base64
@@ -92,6 +92,7 @@ def main():
         if kind == "SUBSCRIBED":
             env = {k: v for k, v in os.environ.items() if k.startswith(("MESOS_", "LIBPROCESS_"))}
             tell("env:" + json.dumps(env))
+            tell("pid:" + str(os.getpid()))
             sub = event["subscribed"]
             tell("event:SUBSCRIBED:" + json.dumps({
                 "executor_id": sub["executor_info"]["executor_id"]["value"],

@@ -647,6 +647,14 @@ impl Master {
         }
     }
 
+    /// The agent's processes die (it crashed, or is shut down): its frameworks' executors
+    /// are killed at once, without SHUTDOWN.
+    pub(super) fn kill_executors_on(&self, agent_id: &str) {
+        for run in self.executors.iter().filter(|r| r.agent_id == agent_id) {
+            let _ = run.stop.send(Some(Duration::ZERO));
+        }
+    }
+
     /// `--executor_registration_timeout` is over: a run that never subscribed is
     /// destroyed, its tasks fail with Mesos's reason.
     pub(super) fn executor_registration_timeout(
@@ -725,6 +733,11 @@ impl Master {
         };
         for task_id in live {
             self.agent_update(framework_id, &task_id, (state, reason), &message, fx);
+        }
+        // An agent that crashed or was cut off tells the master nothing.
+        if !self.answers(agent_id) {
+            self.allocate_soon(fx);
+            return;
         }
         self.counters.count("master/messages_exited_executor");
         if let Some(agent) = self.agent_mut(agent_id) {
