@@ -371,11 +371,11 @@ async fn executor_whose_tasks_were_all_killed_before_delivery_is_shut_down() {
     );
 }
 
-/// An agent that crashes takes its frameworks' executors with it: the process is killed,
-/// and the framework hears no FAILURE from the agent (the master loses it instead).
+/// An agent hook (`crash`, `restart?...`) on the test executor's agent; the executor's
+/// process must be gone after it, and the master's update of its task (from
+/// SOURCE_MASTER) is answered, with no FAILURE of the executor from the agent.
 #[cfg(target_os = "linux")]
-#[tokio::test]
-async fn a_crashed_agent_kills_its_executors() {
+async fn executor_dies_with_its_agent(hook: &str) -> Value {
     let Launched {
         cluster,
         mut s,
@@ -387,7 +387,7 @@ async fn a_crashed_agent_kills_its_executors() {
     assert!(std::path::Path::new(&proc_dir).exists(), "{proc_dir}");
     let agent = agent_id["value"].as_str().unwrap_or_default();
     let (code, body) = post(
-        &format!("{}/__cluster/agents/{agent}/crash", cluster.master_url()),
+        &format!("{}/__cluster/agents/{agent}/{hook}", cluster.master_url()),
         &json!({}),
         None,
     )
@@ -398,7 +398,6 @@ async fn a_crashed_agent_kills_its_executors() {
         async move { gone }
     })
     .await;
-    // The master's view of the task once the agent misses its health checks.
     let lost = s
         .until("t1 lost", |s| {
             s.updates
@@ -407,12 +406,31 @@ async fn a_crashed_agent_kills_its_executors() {
                 .cloned()
         })
         .await;
-    assert_eq!(lost["state"], "TASK_LOST", "{lost}");
     assert!(
         s.failures.iter().all(|f| f.get("executor_id").is_none()),
         "{:?}",
         s.failures
     );
+    lost
+}
+
+/// An agent that crashes takes its frameworks' executors with it; the master loses the
+/// task once the agent misses its health checks.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_crashed_agent_kills_its_executors() {
+    let lost = executor_dies_with_its_agent("crash").await;
+    assert_eq!(lost["state"], "TASK_LOST", "{lost}");
+}
+
+/// A restarted agent cannot recover the executors of a framework that does not
+/// checkpoint: they are killed, and the master loses their tasks at the disconnection.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_restarted_agent_kills_executors_of_frameworks_that_do_not_checkpoint() {
+    let lost = executor_dies_with_its_agent("restart?down=100ms").await;
+    assert_eq!(lost["state"], "TASK_LOST", "{lost}");
+    assert_eq!(lost["reason"], "REASON_AGENT_DISCONNECTED", "{lost}");
 }
 
 #[tokio::test]
