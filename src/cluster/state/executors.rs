@@ -658,9 +658,10 @@ impl Master {
     /// The executors of these frameworks on the agent are killed at once (a restarted
     /// agent cannot recover those of frameworks that do not checkpoint).
     pub(super) fn kill_executors_of(&self, agent_id: &str, framework_ids: &[String]) {
-        let runs = self.executors.iter().filter(|r| {
-            r.agent_id == agent_id && framework_ids.iter().any(|f| *f == r.framework_id)
-        });
+        let runs = self
+            .executors
+            .iter()
+            .filter(|r| r.agent_id == agent_id && framework_ids.contains(&r.framework_id));
         for run in runs {
             let _ = run.stop.send(Some(Duration::ZERO));
         }
