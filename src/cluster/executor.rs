@@ -518,7 +518,7 @@ impl Drop for Registered {
 }
 
 /// `runs/latest` points at the newest run, as on a Mesos agent.
-async fn link_latest(sandbox: &Path, container_id: &str) {
+pub(super) async fn link_latest(sandbox: &Path, container_id: &str) {
     let runs = sandbox
         .ancestors()
         .find(|p| p.file_name().is_some_and(|n| n == "runs"));
@@ -530,7 +530,7 @@ async fn link_latest(sandbox: &Path, container_id: &str) {
 }
 
 /// The fetcher: http(s) URLs and local paths, copied into the sandbox; archives unpacked.
-async fn fetch(uri: &UriSpec, sandbox: &Path) -> Result<(), String> {
+pub(super) async fn fetch(uri: &UriSpec, sandbox: &Path) -> Result<(), String> {
     let value = uri.value.as_str();
     let base = value
         .split(['?', '#'])

@@ -10,10 +10,12 @@ mod checks;
 mod container_calls;
 mod containerizer;
 mod containers;
+mod custom_executor;
 mod defaults;
 mod election;
 pub mod event_queue;
 mod executor;
+mod executor_api;
 mod files;
 pub mod flags;
 mod follow;
@@ -166,6 +168,8 @@ pub struct ClusterConfig {
     /// agents past the list. Agents with their own hostnames are machines of their own
     /// for maintenance (a MachineID is a hostname and an IP).
     pub agent_hostnames: Vec<String>,
+    /// The agents' `--executor_registration_timeout` and `--executor_shutdown_grace_period`.
+    pub executors: flags::ExecutorTimes,
 }
 
 /// Where the master and the agents keep their logs (Mesos's `--log_dir`).
@@ -242,6 +246,7 @@ impl Default for ClusterConfig {
             domain: None,
             weights: None,
             agent_hostnames: Vec::new(),
+            executors: flags::ExecutorTimes::default(),
         }
     }
 }
@@ -367,6 +372,7 @@ fn flag_inputs(config: &ClusterConfig, work_dir: &std::path::Path, port: u16) ->
         domain: config.domain.clone(),
         weights: config.weights.clone(),
         retention: config.retention,
+        executors: config.executors,
     }
 }
 
@@ -753,6 +759,13 @@ pub struct ClusterArgs {
     /// default): agents with their own hostnames are machines of their own for maintenance.
     #[arg(long = "agent-hostnames", value_delimiter = ',')]
     pub agent_hostnames: Vec<String>,
+    /// How long a framework's own executor may take to subscribe to its agent before it is
+    /// destroyed and its tasks fail (Mesos's agent flag).
+    #[arg(long = "executor_registration_timeout", visible_alias = "executor-registration-timeout", default_value = "1mins", value_parser = parse_duration)]
+    pub executor_registration_timeout: Duration,
+    /// Time from an executor's SHUTDOWN to its kill (Mesos's agent flag).
+    #[arg(long = "executor_shutdown_grace_period", visible_alias = "executor-shutdown-grace-period", default_value = "5secs", value_parser = parse_duration)]
+    pub executor_shutdown_grace_period: Duration,
 }
 
 impl ClusterArgs {
@@ -786,6 +799,10 @@ impl ClusterArgs {
             zk: self.zk.clone(),
             zk_session_timeout: self.zk_session_timeout,
             agent_hostnames: self.agent_hostnames.clone(),
+            executors: flags::ExecutorTimes {
+                registration_timeout: self.executor_registration_timeout,
+                shutdown_grace_period: self.executor_shutdown_grace_period,
+            },
             credentials: match &self.credentials {
                 Some(path) => Some(Arc::new(
                     Credentials::load(path).map_err(|e| e.to_string())?,

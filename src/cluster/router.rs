@@ -271,6 +271,16 @@ pub struct AgentCtx {
 
 type Q = Query<HashMap<String, String>>;
 
+async fn executor_api(
+    State(a): State<AgentCtx>,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
+    super::executor_api::executor_api(a.shared.clone(), a.agent_id.clone(), method, headers, body)
+        .await
+}
+
 async fn agent_api(State(a): State<AgentCtx>, request: Request) -> Response {
     agent_api::agent_api(a.shared.clone(), a.agent_id.clone(), request).await
 }
@@ -332,6 +342,8 @@ pub fn agent(ctx: AgentCtx, credentials: Option<Arc<Credentials>>) -> Router {
     let agent_process = vec![
         // v1 operator API
         ("/api/v1", any(agent_api)),
+        // v1 executor API (open: `--authenticate_http_executors=false`, `auth.rs`)
+        ("/api/v1/executor", any(executor_api)),
         // legacy endpoints
         ("/state", get(agent_state)),
         ("/state.json", get(agent_state)),

@@ -140,6 +140,12 @@ impl Shared {
                     jobs.retain(|j| !j.is_finished());
                     jobs.push(job);
                 }
+                Effect::LaunchExecutor(spec) => {
+                    let job = handle.spawn(super::custom_executor::run(Arc::clone(self), *spec));
+                    let mut jobs = self.executors.lock().unwrap_or_else(|e| e.into_inner());
+                    jobs.retain(|j| !j.is_finished());
+                    jobs.push(job);
+                }
                 // Made at once, so a task launched after it finds its volume there.
                 Effect::Volume { path, create: true } => {
                     if let Err(e) = std::fs::create_dir_all(&path) {

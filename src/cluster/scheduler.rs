@@ -468,12 +468,13 @@ pub async fn scheduler(
             }
             "KILL" => {
                 let task_id = id_of(call.pointer("/kill/task_id")).unwrap_or_default();
-                m.kill(&fid, &task_id);
+                m.kill(&fid, &task_id, fx);
                 Ok(())
             }
             "SHUTDOWN" => {
                 let executor_id = id_of(call.pointer("/shutdown/executor_id")).unwrap_or_default();
-                m.shutdown_executor(&fid, &executor_id);
+                let agent_id = id_of(call.pointer("/shutdown/agent_id")).unwrap_or_default();
+                m.shutdown_executor(&fid, &agent_id, &executor_id);
                 Ok(())
             }
             "ACKNOWLEDGE" => {
@@ -518,12 +519,17 @@ pub async fn scheduler(
                 m.reconcile(&fid, &tasks);
                 Ok(())
             }
-            // Command executors take no messages (the agent counts them), and there are no
-            // inverse offers; Mesos accepts these calls all the same.
+            // A framework's own executor gets its MESSAGE; command executors take none (the
+            // agent counts them), and there are no inverse offers; Mesos accepts these
+            // calls all the same.
             "MESSAGE" => {
                 let agent = id_of(call.pointer("/message/agent_id")).unwrap_or_default();
                 let executor = id_of(call.pointer("/message/executor_id")).unwrap_or_default();
-                m.framework_message(&fid, &agent, &executor);
+                let data = call
+                    .pointer("/message/data")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                m.framework_message(&fid, &agent, &executor, &data);
                 Ok(())
             }
             "ACCEPT_INVERSE_OFFERS" | "DECLINE_INVERSE_OFFERS" => {

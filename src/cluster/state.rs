@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 mod adopt;
+pub mod executors;
 mod frameworks;
 mod launch;
 mod offers;
@@ -140,6 +141,8 @@ pub enum Effect {
         path: PathBuf,
         create: bool,
     },
+    /// Start a framework's own executor on its agent (`custom_executor.rs`).
+    LaunchExecutor(Box<executors::ExecutorLaunch>),
     /// Serve a newly registered agent on its port (an agent back after maintenance).
     ServeAgent {
         agent_id: String,
@@ -171,6 +174,13 @@ pub enum Timer {
     Ping { agent_id: String },
     /// Forget the recovered agents that did not re-register (`--agent_reregister_timeout`).
     RecoveredAgents,
+    /// A framework's executor had `--executor_registration_timeout` to subscribe.
+    ExecutorRegistration {
+        framework_id: String,
+        agent_id: String,
+        executor_id: String,
+        container_id: String,
+    },
     /// A SET_LOGGING_LEVEL's duration is over.
     RevertLogLevel {
         process: crate::cluster::logging::Process,
@@ -343,6 +353,11 @@ impl Task {
     pub fn is_terminal(&self) -> bool {
         is_terminal(&self.state)
     }
+
+    /// A task of a framework's own executor (a LAUNCH task with an ExecutorInfo).
+    pub fn has_custom_executor(&self) -> bool {
+        self.executor.is_some() && self.nested_container_id.is_none()
+    }
 }
 
 #[derive(Debug)]
@@ -467,6 +482,8 @@ pub struct Master {
     pub drains: drain::Drains,
     /// The master's and agents' own logs (`logging.rs`).
     pub logs: crate::cluster::logging::Logs,
+    /// Frameworks' own executors running on the agents (`executors.rs`).
+    pub executors: Vec<executors::ExecutorRun>,
 }
 
 pub fn is_terminal(state: &str) -> bool {
@@ -533,6 +550,7 @@ impl Master {
             maintenance: Default::default(),
             drains: Default::default(),
             logs: Default::default(),
+            executors: Vec::new(),
         };
         // The registrar recovers (an empty registry) and stores it with this master's info.
         let started = Instant::now();
@@ -765,6 +783,17 @@ impl Master {
     pub fn fire(&mut self, timer: Timer, fx: &mut Vec<Effect>) {
         match timer {
             Timer::Allocate => self.allocate(fx),
+            Timer::ExecutorRegistration {
+                framework_id,
+                agent_id,
+                executor_id,
+                container_id,
+            } => self.executor_registration_timeout(
+                &framework_id,
+                &agent_id,
+                &executor_id,
+                &container_id,
+            ),
             Timer::QueuedAllocation => {
                 if self.allocation_queued.is_some() {
                     self.allocate(fx);

@@ -283,6 +283,24 @@ fn pod_task(id: &str, agent: &Value, cmd: &str) -> Value {
     })
 }
 
+/// A task with an ExecutorInfo of its own (a framework's executor with a command).
+fn custom_executor_task(id: &str, agent: &Value) -> Value {
+    let script = format!(
+        "python3 {}/tests/executors/http_executor.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    json!({
+        "name": id, "task_id": {"value": id}, "agent_id": agent,
+        "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)],
+        "executor": {
+            "executor_id": {"value": "custom-executor"},
+            "name": "marathon's own executor",
+            "command": {"shell": true, "value": script},
+            "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)]
+        }
+    })
+}
+
 /// A scheduler's stream: every update acknowledged as it arrives, the latest state of each
 /// task kept, offers kept until used or rescinded.
 struct Scheduler {
@@ -411,6 +429,9 @@ const COMMAND_TASKS: &[(&str, &str)] = &[
 const DOCKER_TASKS: &[(&str, u64)] = &[("docker-running", 9000), ("docker-killed", 9001)];
 /// Marathon's task on the third agent, which is partitioned and healed.
 const PARTITIONED_TASK: &str = "cmd-partitioned";
+/// A task of Marathon's own executor (`tests/executors/http_executor.py`) on the second
+/// agent: the executor subscribes to the agent's executor API and reports it running.
+const CUSTOM_TASK: &str = "custom-running";
 /// A pod's tasks: one runs, one is done at once.
 const POD_TASKS: &[(&str, &str)] = &[("pod-a", "sleep 600"), ("pod-b", "true")];
 
@@ -525,7 +546,9 @@ pub async fn build(c: &Cluster) -> Built {
         },
         "task_group": {"tasks": POD_TASKS.iter().map(|(id, cmd)| pod_task(id, &agent1, cmd)).collect::<Vec<_>>()}
     }});
-    a.call(accept(&offer, vec![group])).await;
+    let custom = custom_executor_task(CUSTOM_TASK, &agent1);
+    a.call(accept(&offer, vec![group, launch(vec![custom])]))
+        .await;
     // A task on the third agent, which the partition below takes away and gives back.
     let offer = a.offer_on(&agent_ids[2]).await;
     let cut_off = command_task(PARTITIONED_TASK, &offer["agent_id"], "sleep 600");
@@ -545,6 +568,7 @@ pub async fn build(c: &Cluster) -> Built {
             && is(PARTITIONED_TASK, "TASK_RUNNING")
             && is("pod-a", "TASK_RUNNING")
             && is("pod-b", "TASK_FINISHED")
+            && is(CUSTOM_TASK, "TASK_RUNNING")
             && is("cmd-running#healthy", "true")
             && s.contains_key("pod-a#check")
     })
@@ -667,6 +691,7 @@ pub async fn build(c: &Cluster) -> Built {
     let mut task_ids: Vec<String> = COMMAND_TASKS.iter().map(|(t, _)| t.to_string()).collect();
     task_ids.extend(DOCKER_TASKS.iter().map(|(t, _)| t.to_string()));
     task_ids.extend(POD_TASKS.iter().map(|(t, _)| t.to_string()));
+    task_ids.push(CUSTOM_TASK.into());
     task_ids.push("batch-job".into());
     task_ids.push(PARTITIONED_TASK.into());
     task_ids.extend(["db".to_string(), "backup".to_string()]);

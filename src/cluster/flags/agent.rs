@@ -67,9 +67,15 @@ pub fn agent(i: &Inputs, port: u16) -> Flags {
     );
     f.insert("docker_volume_chown", yes(false));
     f.insert("enforce_container_disk_quota", yes(false));
-    f.insert("executor_registration_timeout", duration(secs(MINS)));
+    f.insert(
+        "executor_registration_timeout",
+        duration(i.executors.registration_timeout),
+    );
     f.insert("executor_reregistration_timeout", duration(secs(2)));
-    f.insert("executor_shutdown_grace_period", duration(secs(5)));
+    f.insert(
+        "executor_shutdown_grace_period",
+        duration(i.executors.shutdown_grace_period),
+    );
     f.insert("fetcher_cache_dir", in_tmp(&["mesos", "fetch"]));
     f.insert("fetcher_cache_size", bytes(2 << 30));
     f.insert("fetcher_stall_timeout", duration(secs(MINS)));
@@ -184,6 +190,7 @@ mod tests {
             weights: None,
             log_dir: Some("/tmp/w/log".into()),
             retention: Default::default(),
+            executors: Default::default(),
         };
         let f = agent(&i, 5051);
         assert_eq!(f["master"], "127.0.0.1:5050");

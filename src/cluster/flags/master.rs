@@ -143,6 +143,7 @@ mod tests {
             weights: None,
             log_dir: Some("/tmp/w/log".into()),
             retention: Default::default(),
+            executors: Default::default(),
         }
     }
 

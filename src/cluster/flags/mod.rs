@@ -44,6 +44,26 @@ pub struct Inputs {
     pub log_dir: Option<PathBuf>,
     /// What the master keeps of what is over (Mesos's `--max_completed_*` flags).
     pub retention: Retention,
+    /// The agents' timeouts for frameworks' own executors.
+    pub executors: ExecutorTimes,
+}
+
+/// Mesos's agent flags `--executor_registration_timeout` (how long a framework's executor
+/// may take to subscribe before it is destroyed) and `--executor_shutdown_grace_period`
+/// (from SHUTDOWN to the kill), with Mesos's defaults (`src/slave/constants.hpp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorTimes {
+    pub registration_timeout: Duration,
+    pub shutdown_grace_period: Duration,
+}
+
+impl Default for ExecutorTimes {
+    fn default() -> Self {
+        ExecutorTimes {
+            registration_timeout: Duration::from_secs(60),
+            shutdown_grace_period: Duration::from_secs(5),
+        }
+    }
 }
 
 /// How much of what is over the master keeps: Mesos's `--max_completed_frameworks`,
@@ -121,6 +141,7 @@ impl Default for Inputs {
             weights: None,
             log_dir: None,
             retention: Retention::default(),
+            executors: ExecutorTimes::default(),
         }
     }
 }

@@ -177,12 +177,20 @@ impl Master {
 
     /// MESSAGE to an executor: the master forwards it to a registered agent (else it is
     /// invalid); the agent delivers it to a running executor (else it is invalid there).
-    pub fn framework_message(&mut self, framework_id: &str, agent_id: &str, executor_id: &str) {
-        let running = self.framework(framework_id).is_some_and(|f| {
-            f.tasks
-                .iter()
-                .any(|t| t.agent_id == agent_id && t.executor_id == executor_id && !t.is_terminal())
-        });
+    pub fn framework_message(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        executor_id: &str,
+        data: &Value,
+    ) {
+        let delivered = self.message_to_executor(framework_id, agent_id, executor_id, data);
+        let running = delivered
+            || self.framework(framework_id).is_some_and(|f| {
+                f.tasks.iter().any(|t| {
+                    t.agent_id == agent_id && t.executor_id == executor_id && !t.is_terminal()
+                })
+            });
         let Some(agent) = self.agents.iter_mut().find(|a| a.id == agent_id) else {
             self.counters
                 .count("master/invalid_framework_to_executor_messages");

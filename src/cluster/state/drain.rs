@@ -181,7 +181,7 @@ impl Master {
         );
         // The agent kills every task (`Slave::drain`).
         for (framework_id, task_id) in &tasks {
-            self.kill(framework_id, task_id);
+            self.kill(framework_id, task_id, fx);
         }
         self.check_drained(agent_id, fx);
         Ok(())
@@ -209,7 +209,7 @@ impl Master {
             })
             .collect();
         for (framework_id, task_id) in &tasks {
-            self.kill(framework_id, task_id);
+            self.kill(framework_id, task_id, fx);
         }
         self.check_drained(agent_id, fx);
     }

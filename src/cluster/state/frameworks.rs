@@ -322,7 +322,11 @@ impl Master {
                 f.counts.bump("tasks/terminal/task_killed");
                 published.push(task_updated_event(framework_id, &status, "TASK_KILLED"));
                 let run = (task.executor_id.clone(), task.container_id.clone());
-                if task.executor.is_some() && !executors_done.contains(&run) {
+                // A framework's own executors give theirs back below.
+                if task.executor.is_some()
+                    && !task.has_custom_executor()
+                    && !executors_done.contains(&run)
+                {
                     executors_done.push(run);
                     if let Some(agent) = self.agent_mut(&task.agent_id) {
                         agent.used = agent.used.minus(&task.executor_resources);
@@ -339,6 +343,7 @@ impl Master {
             f.completed_tasks.push(task);
         }
         cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
+        self.shutdown_framework_executors(framework_id);
         for event in &published {
             self.publish(event);
         }

@@ -278,12 +278,12 @@ impl Master {
                     .into(),
             );
         }
-        if has_executor {
-            return Err(
-                "Custom executors are not supported by the mesos-kernel embedded cluster; use a command task"
-                    .into(),
-            );
-        }
+        // A new executor's own resources are allocated with its first task.
+        let executor_resources = if has_executor && !in_group {
+            self.validate_custom_executor(framework_id, agent_id, task)?
+        } else {
+            Resources::default()
+        };
         crate::cluster::checks::validate(task)?;
         let list = task.get("resources").unwrap_or(&Value::Null);
         if list.as_array().is_none_or(Vec::is_empty) {
@@ -291,7 +291,7 @@ impl Master {
         }
         let resources =
             Resources::from_v1(list).map_err(|e| format!("Task uses invalid resources: {e}"))?;
-        Ok(resources)
+        Ok(resources.plus(&executor_resources))
     }
 
     pub(super) fn launch(
@@ -344,7 +344,14 @@ impl Master {
             } else {
                 None
             };
-        let (executor_id, executor_name) = match group_executor {
+        // A LAUNCH task naming its own executor runs in that executor's container.
+        let custom_executor = match group_executor {
+            None if executors::has_custom_executor(info) => {
+                Some(Self::custom_executor_info(framework_id, info))
+            }
+            _ => None,
+        };
+        let (executor_id, executor_name) = match group_executor.or(custom_executor.as_ref()) {
             Some(e) => (
                 id_of(e.get("executor_id")).unwrap_or_else(|| task_id.clone()),
                 e.get("name")
@@ -357,7 +364,11 @@ impl Master {
                 views::command_executor_name(&task_id, info.get("command").unwrap_or(&Value::Null)),
             ),
         };
-        let container_id = container_id.to_string();
+        let container_id = if custom_executor.is_some() {
+            self.custom_container(framework_id, agent_id, &executor_id, container_id)
+        } else {
+            container_id.to_string()
+        };
         let executor_dir = self
             .settings
             .work_dir
@@ -434,6 +445,7 @@ impl Master {
             info: stored,
             resources,
             executor_resources: group_executor
+                .or(custom_executor.as_ref())
                 .and_then(|e| Resources::from_v1(e.get("resources").unwrap_or(&Value::Null)).ok())
                 .unwrap_or_default(),
             role: role.to_string(),
@@ -443,13 +455,17 @@ impl Master {
             acked_status: None,
             sandbox: sandbox.clone(),
             docker_image: docker_image.clone(),
-            executor: group_executor.cloned().map(|mut e| {
-                crate::cluster::defaults::executor_info(&mut e);
-                e
-            }),
+            executor: group_executor
+                .cloned()
+                .map(|mut e| {
+                    crate::cluster::defaults::executor_info(&mut e);
+                    e
+                })
+                .or(custom_executor.clone()),
             nested_container_id: nested_container.clone(),
             pid: None,
-            kill: Some(kill_tx),
+            // A framework's executor kills its tasks itself (a KILL event).
+            kill: custom_executor.is_none().then_some(kill_tx),
             resources_recovered: false,
             json: Default::default(),
         };
@@ -461,6 +477,10 @@ impl Master {
         // A crashed agent never hears of the task: it stays TASK_STAGING until the master
         // notices the agent is gone, as in Mesos.
         if !self.answers(agent_id) {
+            return;
+        }
+        if custom_executor.is_some() {
+            self.deliver_to_executor(framework_id, &task_id, fx);
             return;
         }
         let volumes = self

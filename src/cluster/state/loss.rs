@@ -204,6 +204,7 @@ impl Master {
                 }
             }
         }
+        self.kill_executors_on(agent_id);
     }
 
     /// A master-made status for a task of a lost agent (no uuid: the master does not

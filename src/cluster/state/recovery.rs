@@ -88,6 +88,14 @@ impl Master {
         for status in &lost_statuses {
             self.counters.task_ended(status);
         }
+        // Their own executors die with the agent too (their tasks are lost above).
+        let not_checkpointed: Vec<String> = self
+            .frameworks
+            .iter()
+            .filter(|f| f.info.get("checkpoint").and_then(|v| v.as_bool()) != Some(true))
+            .map(|f| f.id.clone())
+            .collect();
+        self.kill_executors_of(agent_id, &not_checkpointed);
         if let Some(agent) = self.agent_mut(agent_id) {
             agent.used = agent.used.minus(&freed);
         }

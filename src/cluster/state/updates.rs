@@ -43,13 +43,14 @@ impl StatusExtra {
 
 impl Master {
     /// KILL: the agent signals the task; unknown tasks get a reconciliation answer.
-    pub fn kill(&mut self, framework_id: &str, task_id: &str) {
+    pub fn kill(&mut self, framework_id: &str, task_id: &str, fx: &mut Vec<Effect>) {
         let Some(f) = self.framework(framework_id) else {
             return;
         };
         match f.task(task_id) {
             // The kill message is lost on the way to an agent that cannot be reached.
             Some(task) if !self.answers(&task.agent_id) => {}
+            Some(task) if task.has_custom_executor() => self.kill_custom(framework_id, task_id, fx),
             Some(task) => {
                 if let Some(kill) = &task.kill {
                     let _ = kill.send(true);
@@ -65,8 +66,12 @@ impl Master {
         }
     }
 
-    /// SHUTDOWN of an executor: its tasks are killed.
-    pub fn shutdown_executor(&mut self, framework_id: &str, executor_id: &str) {
+    /// SHUTDOWN of an executor: a framework's own is told to shut down (and killed after
+    /// its grace period); the tasks of the others are killed.
+    pub fn shutdown_executor(&mut self, framework_id: &str, agent_id: &str, executor_id: &str) {
+        if self.shutdown_custom(framework_id, agent_id, executor_id) {
+            return;
+        }
         if let Some(f) = self.framework(framework_id) {
             for task in f.tasks.iter().filter(|t| t.executor_id == executor_id) {
                 if let Some(kill) = &task.kill {
@@ -308,6 +313,36 @@ impl Master {
             status["reason"] = Value::String(r.to_string());
         }
         extra.apply(&mut status, task);
+        self.enter_update(framework_id, task_id, status, fx);
+    }
+
+    /// An update enters the task's update stream on its agent: the framework hears it
+    /// when it is at the head, the counters count it, a terminal one gives the task's
+    /// resources back.
+    pub(super) fn enter_update(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        status: Value,
+        fx: &mut Vec<Effect>,
+    ) {
+        let state = status
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("TASK_UNKNOWN")
+            .to_string();
+        let state = state.as_str();
+        let uuid = status
+            .get("uuid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let Some(f) = self.frameworks.iter_mut().find(|f| f.id == framework_id) else {
+            return;
+        };
+        let Some(task) = f.tasks.get_mut(task_id) else {
+            return;
+        };
         task.state = state.to_string();
         // The master keeps statuses without their data (MESOS-1746: it could be large).
         let mut kept = status.clone();
@@ -323,7 +358,9 @@ impl Master {
         }
         let (agent_id, mut resources) = (task.agent_id.clone(), task.resources.clone());
         let (executor_id, container_id) = (task.executor_id.clone(), task.container_id.clone());
-        let in_group = executor_id != task_id;
+        // A framework's own executor outlives its tasks (`state/executors.rs`).
+        let command_task = task.executor.is_none();
+        let in_group = task.nested_container_id.is_some();
         let executor_resources = task.executor_resources.clone();
         // A task group's executor ends with its last task: its resources come back and the
         // framework hears of it in a FAILURE event, as the default executor exits.
@@ -352,7 +389,7 @@ impl Master {
         }
         // The agent's and the master's counters: every update is valid here.
         let ended = is_terminal(state);
-        let executor_exited = ended && (!in_group || group_done);
+        let executor_exited = ended && (command_task || group_done);
         // The agent tells the master of executors it did not make itself (a task group's),
         // not of command executors (`Slave::executorTerminated`).
         let executor_reported = ended && group_done;
