@@ -12,6 +12,7 @@ pub mod framework;
 pub mod help;
 pub mod ids;
 pub mod jq;
+mod jq_parse;
 pub mod jq_worker;
 mod launch_probes;
 mod launch_resources;
