@@ -130,43 +130,13 @@ pub fn validate(kind: &str, call: &Value) -> Result<(), String> {
 }
 
 fn launch_of(message: &Value, debug: bool) -> Launch {
-    let command = message.get("command").cloned().unwrap_or(Value::Null);
+    let command = message.get("command").unwrap_or(&Value::Null);
+    let spec = super::state::executors::command_spec(command);
     Launch {
-        shell: command
-            .get("shell")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        value: command
-            .get("value")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        arguments: command
-            .get("arguments")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        env: command
-            .pointer("/environment/variables")
-            .and_then(Value::as_array)
-            .map(|vars| {
-                vars.iter()
-                    .filter_map(|v| {
-                        Some((
-                            v.get("name")?.as_str()?.to_string(),
-                            v.get("value")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        shell: spec.shell,
+        value: spec.value,
+        arguments: spec.arguments,
+        env: super::state::executors::command_env(command),
         debug,
     }
 }

@@ -4,14 +4,13 @@
 //! killed once its shutdown grace period is over (`state/executors.rs` decides when).
 
 use super::containerizer::{ContainerId, Owner, Termination};
-use super::executor::{fetch, link_latest};
+use super::executor::{command_of, fetch, link_latest};
 use super::runtime::Shared;
 use super::state::executors::ExecutorLaunch;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::process::Command;
 use tokio::sync::watch;
 
 /// Runs the executor's process to its end and tells the state how it ended.
@@ -63,22 +62,8 @@ async fn start(
             )
         })?;
     }
-    let mut cmd = match (&spec.command.value, spec.command.shell) {
-        (Some(v), true) => {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(v);
-            c
-        }
-        (Some(v), false) => {
-            let mut c = Command::new(v);
-            // `arguments` is the whole argv, argv[0] included.
-            if let Some(first) = spec.command.arguments.first() {
-                c.arg0(first);
-            }
-            c.args(spec.command.arguments.iter().skip(1));
-            c
-        }
-        (None, _) => return Err("Executor's command has no value to run".into()),
+    let Some(mut cmd) = command_of(&spec.command) else {
+        return Err("Executor's command has no value to run".into());
     };
     cmd.current_dir(dir)
         .stdin(Stdio::null())

@@ -304,31 +304,15 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         return;
     }
 
-    let mut cmd = match (&spec.command.value, spec.command.shell) {
-        (Some(v), true) => {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(v);
-            c
-        }
-        (Some(v), false) => {
-            let mut c = Command::new(v);
-            // `arguments` is the whole argv, argv[0] included.
-            if let Some(first) = spec.command.arguments.first() {
-                c.arg0(first);
-            }
-            c.args(spec.command.arguments.iter().skip(1));
-            c
-        }
-        (None, _) => {
-            report(
-                &shared,
-                &spec,
-                "TASK_FAILED",
-                Some("Command has no value to run".into()),
-                Some("REASON_COMMAND_EXECUTOR_FAILED"),
-            );
-            return;
-        }
+    let Some(mut cmd) = command_of(&spec.command) else {
+        report(
+            &shared,
+            &spec,
+            "TASK_FAILED",
+            Some("Command has no value to run".into()),
+            Some("REASON_COMMAND_EXECUTOR_FAILED"),
+        );
+        return;
     };
     cmd.current_dir(&sandbox)
         .stdin(Stdio::null())
@@ -589,4 +573,21 @@ pub(super) async fn fetch(uri: &UriSpec, sandbox: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The process a CommandInfo runs: `sh -c value` for a shell command, else `value` with
+/// `arguments` as its whole argv (argv[0] included); none without a value.
+pub(super) fn command_of(command: &super::state::CommandSpec) -> Option<Command> {
+    let value = command.value.as_ref()?;
+    if command.shell {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(value);
+        return Some(c);
+    }
+    let mut c = Command::new(value);
+    if let Some(first) = command.arguments.first() {
+        c.arg0(first);
+    }
+    c.args(command.arguments.iter().skip(1));
+    Some(c)
 }

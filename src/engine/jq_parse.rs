@@ -16,30 +16,45 @@ use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visi
 use std::fmt;
 use std::rc::Rc;
 
-/// Reads `buf` as one JSON value of any depth (the caller runs this on a big stack).
+/// Reads `buf` as one JSON value of any depth (the caller runs this on a big stack), its
+/// strings slices of `buf`: the fastest read, for a value used once (a filter's input).
 pub fn parse(buf: &Bytes) -> serde_json::Result<Val> {
-    let mut de = serde_json::Deserializer::from_slice(buf);
+    read(buf, Seed { buf: Some(buf) })
+}
+
+/// The same, each string in its own allocation next to the value's other parts: for a
+/// value that is kept and queried again (a held variable): with its strings in one big
+/// buffer, far from the objects, every key compared is a cache miss there (a query over a
+/// held 15.7 MB GET_STATE measured 63 ms, against 37 ms with jaq-json's reader).
+pub fn parse_owned(json: &[u8]) -> serde_json::Result<Val> {
+    read(json, Seed { buf: None })
+}
+
+fn read(json: &[u8], seed: Seed<'_>) -> serde_json::Result<Val> {
+    let mut de = serde_json::Deserializer::from_slice(json);
     de.disable_recursion_limit();
-    let value = Seed { buf }.deserialize(&mut de)?;
+    let value = seed.deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }
 
 #[derive(Clone, Copy)]
 struct Seed<'a> {
-    buf: &'a Bytes,
+    buf: Option<&'a Bytes>,
 }
 
 impl Seed<'_> {
-    /// A string seen in `buf` shares it; one that had escapes (decoded elsewhere) is copied.
+    /// A string seen in `buf` shares it; one that had escapes (decoded elsewhere) or one
+    /// read for keeping is copied.
     fn string(&self, s: &str) -> Val {
-        let range = self.buf.as_ptr_range();
-        let bytes = s.as_bytes().as_ptr_range();
-        if range.start <= bytes.start && bytes.end <= range.end {
-            Val::utf8_str(self.buf.slice_ref(s.as_bytes()))
-        } else {
-            Val::utf8_str(Bytes::copy_from_slice(s.as_bytes()))
+        if let Some(buf) = self.buf {
+            let range = buf.as_ptr_range();
+            let bytes = s.as_bytes().as_ptr_range();
+            if range.start <= bytes.start && bytes.end <= range.end {
+                return Val::utf8_str(buf.slice_ref(s.as_bytes()));
+            }
         }
+        Val::utf8_str(Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
@@ -116,6 +131,8 @@ mod tests {
             let ours = parse(&Bytes::copy_from_slice(text.as_bytes())).unwrap();
             assert_eq!(ours, theirs(text), "{text}");
             assert_eq!(ours.to_string(), theirs(text).to_string(), "{text}");
+            let owned = parse_owned(text.as_bytes()).unwrap();
+            assert_eq!(owned.to_string(), theirs(text).to_string(), "{text}");
         }
     }
 

@@ -713,9 +713,8 @@ fn next_value(values: &mut &[u8], len: usize) -> Result<jaq_json::Val, JqError> 
         .split_at_checked(len)
         .ok_or_else(|| malformed("a value is cut short"))?;
     *values = rest;
-    // Its own copy: strings of a held value share the buffer they were read from
-    // (`jq_parse.rs`), which must not be the whole request with the input in it.
-    crate::engine::jq_parse::parse(&bytes::Bytes::copy_from_slice(this)).map_err(malformed)
+    // Kept and queried again: its strings each their own (`jq_parse::parse_owned`).
+    crate::engine::jq_parse::parse_owned(this).map_err(malformed)
 }
 
 /// What the worker writes: read by the kernel as a `Reply`.

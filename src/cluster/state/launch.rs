@@ -387,45 +387,9 @@ impl Master {
         } else {
             executor_dir
         };
-        let env: Vec<(String, String)> = info
-            .pointer("/command/environment/variables")
-            .and_then(Value::as_array)
-            .map(|vars| {
-                vars.iter()
-                    .filter_map(|v| {
-                        let name = v.get("name")?.as_str()?.to_string();
-                        let value = v
-                            .get("value")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string();
-                        Some((name, value))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let uris: Vec<UriSpec> = info
-            .pointer("/command/uris")
-            .and_then(Value::as_array)
-            .map(|uris| {
-                uris.iter()
-                    .filter_map(|u| {
-                        Some(UriSpec {
-                            value: u.get("value")?.as_str()?.to_string(),
-                            extract: u.get("extract").and_then(Value::as_bool).unwrap_or(true),
-                            executable: u
-                                .get("executable")
-                                .and_then(Value::as_bool)
-                                .unwrap_or(false),
-                            output_file: u
-                                .get("output_file")
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let info_command = info.get("command").unwrap_or(&Value::Null);
+        let env = super::executors::command_env(info_command);
+        let uris = super::executors::command_uris(info_command);
         let killing_state = self
             .framework(framework_id)
             .is_some_and(|f| f.has_capability("TASK_KILLING_STATE"));
