@@ -189,7 +189,9 @@ async fn link_volumes(
 }
 
 /// Runs one task to its end.
-pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
+/// The spec stays boxed: the spawned task keeps its future (and what it holds inline) for
+/// the task's whole life.
+pub async fn run(shared: Arc<Shared>, mut spec: Box<LaunchSpec>) {
     let sandbox = spec.sandbox.clone();
     if let Err(e) = tokio::fs::create_dir_all(&sandbox).await {
         report(
@@ -231,7 +233,10 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
     };
     let (stdout, stderr) = (stdout.into_std().await, stderr.into_std().await);
     for uri in spec.uris.clone() {
-        if let Err(e) = fetch(&uri, &sandbox).await {
+        // Boxed, as the two ways a task runs below: a spawned task is as big as its
+        // largest state, kept for the task's whole life, and 10,000 tasks wait in the
+        // smallest of them.
+        if let Err(e) = Box::pin(fetch(&uri, &sandbox)).await {
             let message = format!(
                 "Failed to fetch all URIs for container '{}': {e}",
                 spec.container_id
@@ -259,67 +264,95 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
     report(&shared, &spec, "TASK_STARTING", None, None);
 
     if let Some(image) = spec.docker_image.clone() {
-        // No container engine is assumed: the container is a placeholder that runs until
-        // killed. Its files are closed while it "runs": thousands of simulated containers
-        // must not hold thousands of descriptors (the process limit is often 20,000 or less).
-        use std::io::Write;
-        drop(stderr);
-        let mut out = stdout;
-        let _ = writeln!(
-            out,
-            "mesos-kernel embedded cluster: Docker image '{image}' was simulated (no container engine); the task stays TASK_RUNNING until killed"
-        );
-        drop(out);
-        report(&shared, &spec, "TASK_RUNNING", None, None);
-        let (probes, mut health_kill) = start_probes(&shared, &spec);
-        let by_health = tokio::select! {
-            _ = killed(&mut spec.kill) => false,
-            Some(()) = health_kill.recv() => true,
-        };
-        drop(probes);
-        if spec.killing_state {
-            report(&shared, &spec, "TASK_KILLING", None, None);
-        }
-        if let Ok(mut out) = tokio::fs::OpenOptions::new()
-            .append(true)
-            .open(sandbox.join("stdout"))
-            .await
-        {
-            use tokio::io::AsyncWriteExt;
-            let _ = out
-                .write_all(b"mesos-kernel embedded cluster: simulated container killed\n")
-                .await;
-        }
-        let message = Some("Command terminated with signal Terminated".to_string());
-        let extra = killed_extra(by_health);
-        send(
-            &shared,
-            &spec.framework_id,
-            &spec.task_id,
-            "TASK_KILLED",
-            message,
-            None,
-            &extra,
-        );
+        Box::pin(simulated_container(
+            &shared, &mut spec, &sandbox, stdout, stderr, &image,
+        ))
+        .await;
         return;
     }
+    Box::pin(command_process(
+        &shared, &mut spec, &sandbox, stdout, stderr,
+    ))
+    .await;
+}
 
+/// A Docker task: no container engine is assumed, the container is a placeholder that
+/// runs until killed.
+async fn simulated_container(
+    shared: &Arc<Shared>,
+    spec: &mut LaunchSpec,
+    sandbox: &Path,
+    stdout: std::fs::File,
+    stderr: std::fs::File,
+    image: &str,
+) {
+    // Its files are closed while it "runs": thousands of simulated containers must not
+    // hold thousands of descriptors (the process limit is often 20,000 or less).
+    use std::io::Write;
+    drop(stderr);
+    let mut out = stdout;
+    let _ = writeln!(
+        out,
+        "mesos-kernel embedded cluster: Docker image '{image}' was simulated (no container engine); the task stays TASK_RUNNING until killed"
+    );
+    drop(out);
+    report(shared, spec, "TASK_RUNNING", None, None);
+    let (probes, mut health_kill) = start_probes(shared, spec);
+    let by_health = tokio::select! {
+        _ = killed(&mut spec.kill) => false,
+        Some(()) = health_kill.recv() => true,
+    };
+    drop(probes);
+    if spec.killing_state {
+        report(shared, spec, "TASK_KILLING", None, None);
+    }
+    if let Ok(mut out) = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(sandbox.join("stdout"))
+        .await
+    {
+        use tokio::io::AsyncWriteExt;
+        let _ = out
+            .write_all(b"mesos-kernel embedded cluster: simulated container killed\n")
+            .await;
+    }
+    let message = Some("Command terminated with signal Terminated".to_string());
+    let extra = killed_extra(by_health);
+    send(
+        shared,
+        &spec.framework_id,
+        &spec.task_id,
+        "TASK_KILLED",
+        message,
+        None,
+        &extra,
+    );
+}
+
+/// A command task: its process, to its end or its kill.
+async fn command_process(
+    shared: &Arc<Shared>,
+    spec: &mut LaunchSpec,
+    sandbox: &Path,
+    stdout: std::fs::File,
+    stderr: std::fs::File,
+) {
     let Some(mut cmd) = command_of(&spec.command) else {
         report(
-            &shared,
-            &spec,
+            shared,
+            spec,
             "TASK_FAILED",
             Some("Command has no value to run".into()),
             Some("REASON_COMMAND_EXECUTOR_FAILED"),
         );
         return;
     };
-    cmd.current_dir(&sandbox)
+    cmd.current_dir(sandbox)
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr))
-        .env("MESOS_SANDBOX", &sandbox)
-        .env("MESOS_DIRECTORY", &sandbox)
+        .env("MESOS_SANDBOX", sandbox)
+        .env("MESOS_DIRECTORY", sandbox)
         .env("MESOS_TASK_ID", &spec.task_id)
         .env("MESOS_FRAMEWORK_ID", &spec.framework_id)
         .env("MESOS_AGENT_ID", &spec.agent_id)
@@ -333,8 +366,8 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         Ok(c) => c,
         Err(e) => {
             report(
-                &shared,
-                &spec,
+                shared,
+                spec,
                 "TASK_FAILED",
                 Some(format!("Failed to launch command: {e}")),
                 Some("REASON_COMMAND_EXECUTOR_FAILED"),
@@ -346,15 +379,15 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
     if pid != 0 {
         shared.with(|m, _| m.task_process(&spec.framework_id, &spec.task_id, pid));
     }
-    let container = register(&shared, &spec, pid);
+    let container = register(shared, spec, pid);
     let running = Registered {
-        shared: Arc::clone(&shared),
+        shared: Arc::clone(shared),
         container,
         executor: ContainerId::new(&spec.container_id),
         status: std::sync::Mutex::new(None),
     };
-    report(&shared, &spec, "TASK_RUNNING", None, None);
-    let (probes, mut health_kill) = start_probes(&shared, &spec);
+    report(shared, spec, "TASK_RUNNING", None, None);
+    let (probes, mut health_kill) = start_probes(shared, spec);
 
     let ended = tokio::select! {
         status = child.wait() => Ended::Exited(status),
@@ -367,7 +400,7 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
         Ended::Exited(status) => status,
         Ended::Killed { by_health } => {
             if spec.killing_state {
-                report(&shared, &spec, "TASK_KILLING", None, None);
+                report(shared, spec, "TASK_KILLING", None, None);
             }
             signal_group(pid, libc::SIGTERM);
             // The task's kill policy, or a draining agent's `max_grace_period`.
@@ -393,7 +426,7 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
             };
             let extra = killed_extra(by_health);
             send(
-                &shared,
+                shared,
                 &spec.framework_id,
                 &spec.task_id,
                 "TASK_KILLED",
@@ -412,8 +445,8 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
     signal_group(pid, libc::SIGKILL);
     match status {
         Ok(s) if s.success() => report(
-            &shared,
-            &spec,
+            shared,
+            spec,
             "TASK_FINISHED",
             Some("Command exited with status 0".into()),
             None,
@@ -424,11 +457,11 @@ pub async fn run(shared: Arc<Shared>, mut spec: LaunchSpec) {
                 (None, Some(sig)) => format!("Command terminated with signal {}", signal_name(sig)),
                 (None, None) => "Command ended".to_string(),
             };
-            report(&shared, &spec, "TASK_FAILED", Some(message), None);
+            report(shared, spec, "TASK_FAILED", Some(message), None);
         }
         Err(e) => report(
-            &shared,
-            &spec,
+            shared,
+            spec,
             "TASK_FAILED",
             Some(format!("Failed to wait for the command: {e}")),
             Some("REASON_COMMAND_EXECUTOR_FAILED"),

@@ -701,7 +701,7 @@ pub async fn launch_handler(
             adopted: false,
         },
     );
-    tokio::spawn(executor::run(shared, spec));
+    tokio::spawn(executor::run(shared, Box::new(spec)));
     super::reply::text(200, "")
 }
 

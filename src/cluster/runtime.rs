@@ -134,7 +134,7 @@ impl Shared {
                         .and_then(|a| a.remote.clone());
                     let job = match remote {
                         Some(url) => handle.spawn(super::follow::launch_remote(shared, url, *spec)),
-                        None => handle.spawn(executor::run(shared, *spec)),
+                        None => handle.spawn(executor::run(shared, spec)),
                     };
                     let mut jobs = self.executors.lock().unwrap_or_else(|e| e.into_inner());
                     jobs.retain(|j| !j.is_finished());
