@@ -312,27 +312,7 @@ impl Master {
             .to_string();
         let resources =
             Resources::from_v1(info.get("resources").unwrap_or(&Value::Null)).unwrap_or_default();
-        let command_value = info
-            .pointer("/command/value")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let command = CommandSpec {
-            shell: info
-                .pointer("/command/shell")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
-            value: command_value.clone(),
-            arguments: info
-                .pointer("/command/arguments")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
+        let command = super::executors::command_spec(info.get("command").unwrap_or(&Value::Null));
         let docker_image =
             if info.pointer("/container/type").and_then(Value::as_str) == Some("DOCKER") {
                 Some(
