@@ -15,7 +15,7 @@ use super::election::Role;
 use super::executor;
 use super::resources::Resources;
 use super::runtime::Shared;
-use super::state::{AdoptedTask, CommandSpec, LaunchSpec, RemoteAgent, StatusExtra, UriSpec};
+use super::state::{AdoptedTask, LaunchSpec, RemoteAgent, StatusExtra, UriSpec};
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -612,19 +612,7 @@ pub async fn launch_handler(
         container_id: str_of(&v, "container_id"),
         nested_container: v["nested_container"].as_str().map(str::to_string),
         sandbox: sandbox.clone(),
-        command: CommandSpec {
-            shell: v["command"]["shell"].as_bool().unwrap_or(true),
-            value: v["command"]["value"].as_str().map(str::to_string),
-            arguments: v["command"]["arguments"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        },
+        command: super::state::executors::command_spec(&v["command"]),
         docker_image: v["docker_image"].as_str().map(str::to_string),
         // Persistent volumes: their directory (relative to the work dir, as the sandbox is)
         // and their path in the sandbox.
