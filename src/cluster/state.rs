@@ -14,6 +14,7 @@ use crate::mesos::v1::ids::id_json;
 use crate::mesos::v1::{to_sparse_value, TaskState, TimeInfo};
 use base64::Engine as _;
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, VecDeque};
 use std::net::IpAddr;
@@ -249,11 +250,42 @@ impl EventSink {
         self.counts.count(event);
         self.tx.send(frame(event)).is_ok()
     }
+
+    /// An UPDATE event of `status`, written straight into its record.
+    fn send_update(&self, status: &impl Serialize) -> bool {
+        self.counts.count_kind("UPDATE");
+        self.tx.send(frame(&UpdateEvent { status })).is_ok()
+    }
 }
 
 /// One event as a RecordIO record.
-pub fn frame(event: &Value) -> Bytes {
-    Bytes::from(recordio::encode(event.to_string().as_bytes()))
+pub fn frame(event: &(impl Serialize + ?Sized)) -> Bytes {
+    // Writing an event cannot fail: its keys are strings and its numbers finite.
+    let json = serde_json::to_vec(event).unwrap_or_default();
+    Bytes::from(recordio::encode(&json))
+}
+
+/// `{"type": "UPDATE", "update": {"status": ...}}` around a status that writes itself.
+struct UpdateEvent<'a, S> {
+    status: &'a S,
+}
+
+impl<S: Serialize> Serialize for UpdateEvent<'_, S> {
+    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        struct Update<'a, S>(&'a S);
+        impl<S: Serialize> Serialize for Update<'_, S> {
+            fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+                let mut o = s.serialize_map(Some(1))?;
+                o.serialize_entry("status", self.0)?;
+                o.end()
+            }
+        }
+        let mut o = s.serialize_map(Some(2))?;
+        o.serialize_entry("type", "UPDATE")?;
+        o.serialize_entry("update", &Update(self.status))?;
+        o.end()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -443,6 +475,12 @@ impl Framework {
     fn send(&self, event: &Value) {
         if let Some(sink) = &self.sink {
             sink.send(event);
+        }
+    }
+
+    fn send_update(&self, status: &impl Serialize) {
+        if let Some(sink) = &self.sink {
+            sink.send_update(status);
         }
     }
 
@@ -821,7 +859,7 @@ impl Master {
                 if !self.answers(&task.agent_id) {
                     return;
                 }
-                f.send(&update_event(&head.value()));
+                f.send_update(head);
                 let backoff = (backoff * 2).min(UPDATE_RETRY_MAX);
                 fx.push(Effect::Timer(
                     Instant::now() + backoff,
@@ -889,10 +927,6 @@ impl Master {
                     .chain(f.unreachable_tasks.iter())
             })
     }
-}
-
-pub fn update_event(status: &Value) -> Value {
-    json!({"type": "UPDATE", "update": {"status": status}})
 }
 
 /// The operator stream's TASK_ADDED of a task.

@@ -5,7 +5,7 @@
 //! whatever the framework's capabilities, and operator streams hear `AGENT_REMOVED`.
 
 use super::loss::record;
-use super::{cap, id, now_secs, time_info, update_event, Agent, Effect, Master};
+use super::{cap, id, now_secs, time_info, Agent, Effect, Master};
 use serde_json::json;
 
 /// Why START_MAINTENANCE removes an agent, as Mesos words it.
@@ -47,7 +47,7 @@ impl Master {
                 if change.new_state {
                     published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
-                f.send(&update_event(&status));
+                f.send_update(&status);
                 f.completed_tasks.push(task);
                 cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
             }

@@ -196,7 +196,7 @@ impl Master {
                     continue;
                 }
                 if let Some(head) = task.pending.front() {
-                    f.send(&update_event(&head.value()));
+                    f.send_update(head);
                 }
             }
         }

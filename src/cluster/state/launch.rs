@@ -481,7 +481,7 @@ impl Master {
         if let Some(f) = self.framework_mut(framework_id) {
             f.counts
                 .bump(&format!("tasks/terminal/{}", state.to_ascii_lowercase()));
-            f.send(&update_event(&status));
+            f.send_update(&status);
         }
     }
 }

@@ -5,8 +5,7 @@
 //! registered agents.
 
 use super::{
-    cap, id, now_secs, time_info, update_event, Agent, CallError, Effect, Master, StoredStatus,
-    Task, Timer,
+    cap, id, now_secs, time_info, Agent, CallError, Effect, Master, StoredStatus, Task, Timer,
 };
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -266,7 +265,7 @@ impl Master {
                 if change.new_state {
                     published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
-                f.send(&update_event(&status));
+                f.send_update(&status);
                 if keep_unreachable {
                     f.unreachable_tasks.push(task);
                     cap(
@@ -319,7 +318,7 @@ impl Master {
                 if change.new_state {
                     published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
-                f.send(&update_event(&status));
+                f.send_update(&status);
                 f.completed_tasks.push(task);
                 cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
             }

@@ -11,7 +11,7 @@
 //! brings (`Master::addSlave` adds them to their frameworks again). The updates the agent
 //! kept follow through its status update stream.
 
-use super::{id, now_secs, update_event, CallError, Effect, Master, StoredStatus, Timer};
+use super::{id, now_secs, CallError, Effect, Master, StoredStatus, Timer};
 use crate::cluster::{containers, views};
 use crate::mesos::v1::{Reason, Source};
 use serde_json::{json, Value};
@@ -273,7 +273,7 @@ impl Master {
                 // `updateTask`): Mesos drops it for a framework that is not connected.
                 task.statuses
                     .retain(|s| s.source() != Some(&Source::Master));
-                f.send(&update_event(&status));
+                f.send_update(&status);
                 // `addSlave` adds the agent's tasks back: `Framework::addTask` tells the
                 // operator stream (TASK_ADDED, with the task's statuses).
                 published.push(super::task_added_event(&task));
@@ -308,7 +308,7 @@ impl Master {
                 let Some(head) = t.pending.front() else {
                     continue;
                 };
-                f.send(&update_event(&head.value()));
+                f.send_update(head);
                 fx.push(Effect::Timer(
                     Instant::now() + retry,
                     Timer::Retry {

@@ -8,7 +8,7 @@
 //! and the agent re-registers with the same id, resending the updates not yet
 //! acknowledged (`Slave::recover`, `___reregisterSlave`).
 
-use super::{cap, id, now_secs, update_event, CallError, Effect, Master, StoredStatus};
+use super::{cap, id, now_secs, CallError, Effect, Master, StoredStatus};
 use crate::mesos::v1::{Reason, Source, TaskState};
 use serde_json::json;
 
@@ -75,7 +75,7 @@ impl Master {
                 }
                 lost_statuses.push(status.clone());
                 f.counts.bump("tasks/terminal/task_lost");
-                f.send(&update_event(&status));
+                f.send_update(&status);
                 published.push(super::task_updated_event(
                     &f.id,
                     &status,

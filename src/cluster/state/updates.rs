@@ -41,6 +41,38 @@ impl StatusExtra {
     }
 }
 
+/// A master's answer to a reconciliation: a TaskStatus from SOURCE_MASTER with
+/// REASON_RECONCILIATION, its fields in the order the master writes them.
+struct Reconciled<'a> {
+    task_id: &'a str,
+    state: &'a str,
+    message: &'static str,
+    timestamp: f64,
+    agent_id: Option<&'a str>,
+    unreachable_time: Option<Value>,
+}
+
+impl Serialize for Reconciled<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::mesos::v1::ids::IdRef;
+        use serde::ser::SerializeMap;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("task_id", &IdRef(self.task_id))?;
+        o.serialize_entry("state", self.state)?;
+        o.serialize_entry("source", "SOURCE_MASTER")?;
+        o.serialize_entry("reason", "REASON_RECONCILIATION")?;
+        o.serialize_entry("message", self.message)?;
+        o.serialize_entry("timestamp", &self.timestamp)?;
+        if let Some(agent) = self.agent_id {
+            o.serialize_entry("agent_id", &IdRef(agent))?;
+        }
+        if let Some(time) = &self.unreachable_time {
+            o.serialize_entry("unreachable_time", time)?;
+        }
+        o.end()
+    }
+}
+
 impl Master {
     /// KILL: the agent signals the task; unknown tasks get a reconciliation answer.
     pub fn kill(&mut self, framework_id: &str, task_id: &str, fx: &mut Vec<Effect>) {
@@ -82,73 +114,56 @@ impl Master {
     }
 
     /// RECONCILE: the latest state of the named tasks (all of them when none is named).
+    /// Each answer is written straight into its record (`Reconciled`): a framework
+    /// reconciling 20,000 tasks had the master build, copy and write a `Value` three times
+    /// per task (two thirds of its time in `perf`).
     pub fn reconcile(&mut self, framework_id: &str, tasks: &[Value]) {
         let Some(f) = self.framework(framework_id) else {
             return;
         };
-        let mut statuses = Vec::new();
-        let status = |task_id: &str, state: &str, agent: Option<&str>, message: &str| {
-            let mut s = json!({
-                "task_id": id(task_id),
-                "state": state,
-                "source": "SOURCE_MASTER",
-                "reason": "REASON_RECONCILIATION",
-                "message": message,
-                "timestamp": now_secs()
-            });
-            if let Some(a) = agent {
-                s["agent_id"] = id(a);
-            }
-            s
-        };
-        if tasks.is_empty() {
-            for t in &f.tasks {
-                statuses.push(status(
-                    &t.task_id,
-                    &t.state,
-                    Some(&t.agent_id),
-                    "Reconciliation: Latest task state",
-                ));
-            }
-        } else {
-            for wanted in tasks {
-                let task_id = id_of(wanted.get("task_id")).unwrap_or_default();
-                match f.task(&task_id) {
-                    Some(t) => statuses.push(status(
-                        &t.task_id,
-                        &t.state,
-                        Some(&t.agent_id),
-                        "Reconciliation: Latest task state",
-                    )),
-                    None => {
-                        let agent = id_of(wanted.get("agent_id"));
-                        let lost = agent.as_deref().and_then(|a| self.lost_agent(a));
-                        // Mesos's order: an unreachable agent, a gone agent, else unknown.
-                        let (state, message) = match lost {
-                            Some((_, Some(_))) => {
-                                ("TASK_UNREACHABLE", "Reconciliation: Task is unreachable")
-                            }
-                            Some((_, None)) => {
-                                ("TASK_GONE_BY_OPERATOR", "Reconciliation: Task is gone")
-                            }
-                            None => ("TASK_UNKNOWN", "Reconciliation: Task is unknown"),
-                        };
-                        let state = if f.partition_aware() {
-                            state
-                        } else {
-                            "TASK_LOST"
-                        };
-                        let mut s = status(&task_id, state, agent.as_deref(), message);
-                        if let Some((_, Some(time))) = lost {
-                            s["unreachable_time"] = time_info(time);
-                        }
-                        statuses.push(s);
-                    }
-                }
+        fn latest(t: &Task) -> Reconciled<'_> {
+            Reconciled {
+                task_id: &t.task_id,
+                state: &t.state,
+                message: "Reconciliation: Latest task state",
+                timestamp: now_secs(),
+                agent_id: Some(&t.agent_id),
+                unreachable_time: None,
             }
         }
-        for s in statuses {
-            f.send(&update_event(&s));
+        if tasks.is_empty() {
+            for t in &f.tasks {
+                f.send_update(&latest(t));
+            }
+            return;
+        }
+        for wanted in tasks {
+            let task_id = id_of(wanted.get("task_id")).unwrap_or_default();
+            if let Some(t) = f.task(&task_id) {
+                f.send_update(&latest(t));
+                continue;
+            }
+            let agent = id_of(wanted.get("agent_id"));
+            let lost = agent.as_deref().and_then(|a| self.lost_agent(a));
+            // Mesos's order: an unreachable agent, a gone agent, else unknown.
+            let (state, message) = match lost {
+                Some((_, Some(_))) => ("TASK_UNREACHABLE", "Reconciliation: Task is unreachable"),
+                Some((_, None)) => ("TASK_GONE_BY_OPERATOR", "Reconciliation: Task is gone"),
+                None => ("TASK_UNKNOWN", "Reconciliation: Task is unknown"),
+            };
+            let state = if f.partition_aware() {
+                state
+            } else {
+                "TASK_LOST"
+            };
+            f.send_update(&Reconciled {
+                task_id: &task_id,
+                state,
+                message,
+                timestamp: now_secs(),
+                agent_id: agent.as_deref(),
+                unreachable_time: lost.and_then(|(_, time)| time).map(time_info),
+            });
         }
     }
 
@@ -198,7 +213,7 @@ impl Master {
         let retire = next.is_none() && task.is_terminal();
         if let Some(next) = next {
             if let Some(sink) = &f.sink {
-                sink.send(&update_event(&next.value()));
+                sink.send_update(&next);
             }
             let uuid = next.uuid().unwrap_or("").to_string();
             fx.push(Effect::Timer(
@@ -375,7 +390,7 @@ impl Master {
         }
         if in_flight {
             if let Some(sink) = &f.sink {
-                sink.send(&update_event(&status));
+                sink.send_update(&status);
             }
             fx.push(Effect::Timer(
                 Instant::now() + self.settings.update_retry,
