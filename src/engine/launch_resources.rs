@@ -90,14 +90,14 @@ pub fn volume(offer: &Offer, want: &WantedVolume) -> Option<(Resource, Option<Re
         .find(|r| want.size.is_none_or(|s| r.scalar_value() + 1e-9 >= s))?;
     let mut v = (*base).clone();
     v.scalar = Some(Scalar::new(want.size.unwrap_or(base.scalar_value())));
-    v.disk = Some(DiskInfo {
+    v.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence {
             id: want.id.clone(),
             ..Default::default()
         }),
         volume: Some(mount),
         ..Default::default()
-    });
+    }));
     Some((v.clone(), Some(v)))
 }
 

@@ -109,10 +109,13 @@ crate::message! {
         opt role: String,
         opt allocation_info: AllocationInfo,
         /// The old single-reservation format's dynamic reservation.
-        opt reservation: ReservationInfo,
+        opt reservation: Box<ReservationInfo>,
         /// The reservations, outermost role first.
         rep reservations: ReservationInfo,
-        opt disk: DiskInfo,
+        /// Boxed, as `reservation` is: a DiskInfo is over a kilobyte inline, and every
+        /// task, offer and agent keeps its resources for its life (the cluster's memory
+        /// per task was mostly this; few resources are disks).
+        opt disk: Box<DiskInfo>,
         opt revocable: RevocableInfo,
         opt shared: SharedInfo,
     }
@@ -431,7 +434,7 @@ impl Resource {
         let mut info = match self.reservation.take() {
             Some(mut r) => {
                 r.kind = Some(ReservationType::Dynamic);
-                r
+                *r
             }
             None => ReservationInfo::new(ReservationType::Static, ""),
         };
@@ -451,11 +454,11 @@ impl Resource {
             [] => r.role = Some("*".into()),
             [only] => {
                 if only.kind == Some(ReservationType::Dynamic) {
-                    r.reservation = Some(ReservationInfo {
+                    r.reservation = Some(Box::new(ReservationInfo {
                         principal: only.principal.clone(),
                         labels: only.labels.clone(),
                         ..Default::default()
-                    });
+                    }));
                 }
                 r.role = only.role.clone();
             }
@@ -819,7 +822,7 @@ mod tests {
             .push(ReservationInfo::new(ReservationType::Dynamic, "b"));
         assert!(err(refined).contains("is not a refinement of 'a'"));
         let mut disk = Resource::scalar("cpus", 1.0);
-        disk.disk = Some(DiskInfo::default());
+        disk.disk = Some(Box::default());
         assert_eq!(err(disk), "DiskInfo should not be set for cpus resource");
     }
 

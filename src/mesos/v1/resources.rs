@@ -674,13 +674,13 @@ mod tests {
     #[test]
     fn shared_resources_are_counted() {
         let mut volume = Resource::scalar("disk", 10.0).reserved_to("ops");
-        volume.disk = Some(DiskInfo {
+        volume.disk = Some(Box::new(DiskInfo {
             persistence: Some(Persistence {
                 id: "v1".into(),
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         volume.shared = Some(SharedInfo::default());
         let mut r = Resources::new();
         r.add_resource(volume.clone());
