@@ -21,14 +21,14 @@ fn id(v: &str) -> Value {
 /// got (the agent's own: the embedded agent runs no network isolation); else the host
 /// network, with the agent's address.
 pub fn network_infos(task: &Task, ip: IpAddr) -> Value {
-    let asked = task
-        .info
-        .pointer("/container/network_infos")
-        .or_else(|| {
-            task.executor
-                .as_ref()
-                .and_then(|e| e.pointer("/container/network_infos"))
-        })
+    let asked = task.info.pointer("/container/network_infos").or_else(|| {
+        task.executor
+            .as_ref()
+            .and_then(|e| e.pointer("/container/network_infos"))
+            .cloned()
+    });
+    let asked = asked
+        .as_ref()
         .and_then(Value::as_array)
         .filter(|n| !n.is_empty());
     let protocol = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
@@ -84,9 +84,9 @@ fn executor_status(task: &Task, ip: IpAddr) -> Value {
 /// sends it in TASK_RUNNING's `data`: the container Mesos's Docker containerizer names
 /// `mesos-<container id>`, its image, labels and state.
 pub fn docker_inspect(task: &Task, image: &str, started: f64) -> Value {
-    let labels: Map<String, Value> = task
-        .info
-        .pointer("/labels/labels")
+    let given = task.info.pointer("/labels/labels");
+    let labels: Map<String, Value> = given
+        .as_ref()
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

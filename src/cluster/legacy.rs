@@ -150,7 +150,7 @@ impl Serialize for TaskLegacy<'_> {
             &Seq(|| t.statuses.iter().map(|s| StatusLegacy(s.value()))),
         )?;
         if let Some(user) = task_user(t) {
-            o.serialize_entry("user", user)?;
+            o.serialize_entry("user", &user)?;
         }
         if let Some(l) = t.info.get("labels") {
             let empty = Value::Array(Vec::new());
@@ -158,7 +158,7 @@ impl Serialize for TaskLegacy<'_> {
         }
         for key in ["discovery", "container", "health_check"] {
             if let Some(v) = t.info.get(key) {
-                o.serialize_entry(key, v)?;
+                o.serialize_entry(key, &v)?;
             }
         }
         o.end()

@@ -6,6 +6,7 @@
 use super::event_queue;
 use super::ids::Ids;
 use super::views;
+pub use stored_info::StoredInfo;
 pub use stored_status::StoredStatus;
 // RecordIO is one wire format for both sides; its codec lives with the client.
 use super::resources::Resources;
@@ -47,6 +48,7 @@ mod recovery;
 mod registry;
 pub mod reservations;
 mod roles;
+pub mod stored_info;
 pub mod stored_status;
 #[cfg(test)]
 mod subscribe_tests;
@@ -355,7 +357,8 @@ pub struct Task {
     pub executor_id: String,
     pub executor_name: String,
     pub container_id: String,
-    pub info: Value,
+    /// Its TaskInfo as the framework gave it, with the master's defaults, kept as text.
+    pub info: StoredInfo,
     pub resources: Resources,
     /// What a task group's executor itself uses (given back when its last task ends).
     pub executor_resources: Resources,

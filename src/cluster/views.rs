@@ -373,11 +373,10 @@ pub fn framework_event(f: &Framework) -> Value {
 }
 
 /// The user a task runs as, when its command names one (`protobuf::createTask`).
-pub fn task_user(t: &Task) -> Option<&str> {
-    t.info
-        .pointer("/command/user")
-        .or_else(|| t.executor.as_ref().and_then(|e| e.pointer("/command/user")))
-        .and_then(Value::as_str)
+pub fn task_user(t: &Task) -> Option<String> {
+    let user = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    user(t.info.pointer("/command/user").as_ref())
+        .or_else(|| user(t.executor.as_ref().and_then(|e| e.pointer("/command/user"))))
 }
 
 /// A task in the v1 form, borrowing its statuses and the text of its unchanging fields
@@ -398,7 +397,11 @@ impl Serialize for TaskV1<'_> {
         o.serialize_entry("agent_id", &Id(&t.agent_id))?;
         o.serialize_entry("state", &t.state)?;
         let fixed = t.json.get_or_init(|| {
-            TaskJson::new(&t.resources.v1_allocated(&t.role), &t.info, task_user(t))
+            TaskJson::new(
+                &t.resources.v1_allocated(&t.role),
+                &t.info,
+                task_user(t).as_deref(),
+            )
         });
         o.serialize_entry("resources", fixed.resources())?;
         if !t.statuses.is_empty() {
@@ -455,27 +458,28 @@ pub fn command_executor_name(task_id: &str, command: &Value) -> String {
 
 /// The `mesos-executor` command the agent runs a command task with.
 fn command_executor_command(task: &Task) -> Value {
+    let info = task.info.value();
     let dir = LAUNCHER_DIR;
     let mut arguments = vec![
         json!("mesos-executor"),
         json!(format!("--launcher_dir={dir}")),
     ];
-    let image = task.info.pointer("/container/type").and_then(Value::as_str) == Some("MESOS")
-        && task.info.pointer("/container/mesos/image").is_some();
+    let image = info.pointer("/container/type").and_then(Value::as_str) == Some("MESOS")
+        && info.pointer("/container/mesos/image").is_some();
     if image {
         arguments.push(json!("--sandbox_directory=/mnt/mesos/sandbox"));
     }
     let mut c = Map::new();
-    if let Some(uris) = task.info.pointer("/command/uris") {
+    if let Some(uris) = info.pointer("/command/uris") {
         c.insert("uris".into(), uris.clone());
     }
-    if let Some(env) = task.info.pointer("/command/environment") {
+    if let Some(env) = info.pointer("/command/environment") {
         c.insert("environment".into(), env.clone());
     }
     c.insert("shell".into(), json!(false));
     c.insert("value".into(), json!(format!("{dir}/mesos-executor")));
     c.insert("arguments".into(), Value::Array(arguments));
-    if let Some(user) = task.info.pointer("/command/user") {
+    if let Some(user) = info.pointer("/command/user") {
         c.insert("user".into(), user.clone());
     }
     Value::Object(c)
@@ -501,11 +505,12 @@ pub fn executor_info_v1(t: &Task) -> Value {
         }
         return e;
     }
+    let info = t.info.value();
     let own = Resources::flat(EXECUTOR_CPUS, EXECUTOR_MEM, 0.0, 0.0, &[]);
     let mut o = Map::new();
     o.insert("executor_id".into(), id(&t.executor_id));
     o.insert("framework_id".into(), id(&t.framework_id));
-    if let Some(c) = t.info.get("container") {
+    if let Some(c) = info.get("container") {
         o.insert("container".into(), c.clone());
     }
     o.insert("name".into(), json!(t.executor_name));
@@ -516,7 +521,7 @@ pub fn executor_info_v1(t: &Task) -> Value {
         serde_json::to_value(own.v1_allocated(&t.role)).unwrap_or(Value::Null),
     );
     for key in ["labels", "discovery"] {
-        if let Some(v) = t.info.get(key) {
+        if let Some(v) = info.get(key) {
             o.insert(key.into(), v.clone());
         }
     }

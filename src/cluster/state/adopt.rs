@@ -173,7 +173,7 @@ impl Master {
             executor_id: t.executor_id,
             executor_name: t.executor_name,
             container_id: t.container_id,
-            info: t.info,
+            info: super::StoredInfo::new(&t.info),
             resources: t.resources,
             executor_resources: t.executor_resources,
             role: t.role,

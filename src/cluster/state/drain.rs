@@ -284,6 +284,7 @@ impl Master {
         let policy = task
             .info
             .pointer("/kill_policy/grace_period/nanoseconds")
+            .as_ref()
             .and_then(Value::as_i64)
             .map(|ns| Duration::from_nanos(ns.max(0) as u64));
         let max = self

@@ -274,7 +274,7 @@ impl Master {
             return;
         };
         let (agent_id, executor_id) = (task.agent_id.clone(), task.executor_id.clone());
-        let info = task.info.clone();
+        let info = task.info.value();
         let executor = task.executor.clone().unwrap_or(Value::Null);
         let (container_id, directory) = (task.container_id.clone(), task.sandbox.clone());
         let executor_name = task.executor_name.clone();
@@ -583,7 +583,7 @@ impl Master {
             return;
         };
         let (agent_id, executor_id) = (task.agent_id.clone(), task.executor_id.clone());
-        let policy = task.info.get("kill_policy").cloned();
+        let policy = task.info.get("kill_policy");
         let Some(run) = self.run_mut(framework_id, &agent_id, &executor_id) else {
             return;
         };

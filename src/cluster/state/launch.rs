@@ -386,7 +386,7 @@ impl Master {
             executor_id: executor_id.clone(),
             executor_name,
             container_id: container_id.clone(),
-            info: stored,
+            info: StoredInfo::new(&stored),
             resources,
             executor_resources: group_executor
                 .or(custom_executor.as_ref())

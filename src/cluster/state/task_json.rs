@@ -9,9 +9,9 @@
 //! changes (the state, the statuses, the acknowledged status) is written per answer; the
 //! statuses are kept as text already (`stored_status.rs`).
 
+use super::StoredInfo;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 /// The TaskInfo fields a v1 `Task` carries as they were given, in Mesos's order.
 const INFO_FIELDS: [&str; 5] = [
@@ -32,11 +32,11 @@ pub struct TaskJson {
 impl TaskJson {
     /// `resources`: the task's resources in the v1 form; `info`: its stored TaskInfo;
     /// `user`: the user it runs as, when its command names one.
-    pub fn new(resources: &impl Serialize, info: &Value, user: Option<&str>) -> TaskJson {
+    pub fn new(resources: &impl Serialize, info: &StoredInfo, user: Option<&str>) -> TaskJson {
         let mut tail = Vec::new();
         for key in INFO_FIELDS {
-            if let Some(v) = info.get(key) {
-                tail.push((key, raw(v)));
+            if let Some(v) = info.raw(key) {
+                tail.push((key, v));
             }
         }
         if let Some(user) = user {
@@ -74,7 +74,11 @@ mod tests {
     fn keeps_the_fields_a_task_has_in_order_and_the_user_last() {
         let info = json!({"name": "t", "kill_policy": {"grace_period": {"nanoseconds": 5}},
                           "labels": {"labels": [{"key": "k", "value": "v\"q"}]}});
-        let j = TaskJson::new(&json!([{"name": "cpus"}]), &info, Some("nobody"));
+        let j = TaskJson::new(
+            &json!([{"name": "cpus"}]),
+            &StoredInfo::new(&info),
+            Some("nobody"),
+        );
         assert_eq!(j.resources().get(), r#"[{"name":"cpus"}]"#);
         let tail: Vec<(&str, &str)> = j.tail().map(|(k, v)| (k, v.get())).collect();
         assert_eq!(
