@@ -369,7 +369,7 @@ pub struct Task {
     pub statuses: Vec<StoredStatus>,
     /// The agent's status update stream: the head is in flight, the rest wait for its ack.
     pub pending: VecDeque<StoredStatus>,
-    pub acked_status: Option<StoredStatus>,
+    pub acked_status: Option<stored_status::Acknowledged>,
     pub sandbox: PathBuf,
     pub docker_image: Option<String>,
     /// The ExecutorInfo of a task group's executor, as the framework gave it.

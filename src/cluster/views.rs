@@ -408,8 +408,8 @@ impl Serialize for TaskV1<'_> {
             o.serialize_entry("statuses", &t.statuses)?;
         }
         if let Some(s) = &t.acked_status {
-            o.serialize_entry("status_update_state", s.state().as_str())?;
-            o.serialize_entry("status_update_uuid", &s.uuid())?;
+            o.serialize_entry("status_update_state", s.state.as_str())?;
+            o.serialize_entry("status_update_uuid", &s.uuid)?;
         }
         for (key, v) in fixed.tail() {
             o.serialize_entry(key, v)?;

@@ -68,6 +68,26 @@ impl StoredStatus {
     }
 }
 
+/// What a task keeps of its last acknowledged update: Mesos's `Task` shows only its state
+/// and uuid (`status_update_state`, `status_update_uuid`). The update itself is kept with
+/// its `data` until it is acknowledged (a Docker task's TASK_RUNNING carries the
+/// container's inspect output); kept whole after that, it was the biggest part of a
+/// running task's statuses.
+#[derive(Debug, Clone)]
+pub struct Acknowledged {
+    pub state: TaskState,
+    pub uuid: Option<String>,
+}
+
+impl From<StoredStatus> for Acknowledged {
+    fn from(s: StoredStatus) -> Acknowledged {
+        Acknowledged {
+            state: s.state,
+            uuid: s.uuid,
+        }
+    }
+}
+
 impl Serialize for StoredStatus {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.json.serialize(s)

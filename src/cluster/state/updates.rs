@@ -208,7 +208,7 @@ impl Master {
         let Some(task) = f.tasks.get_mut(task_id) else {
             return;
         };
-        task.acked_status = task.pending.pop_front();
+        task.acked_status = task.pending.pop_front().map(Into::into);
         let next = task.pending.front().cloned();
         let retire = next.is_none() && task.is_terminal();
         if let Some(next) = next {
