@@ -138,6 +138,22 @@ impl Engine {
         session.with_state(|s| set_session_vars(vars, s, |_| true));
     }
 
+    /// Before a statement: shows what happened since the last one, and copies the session
+    /// variables the statement's text names (all of them for a magic, which may show any);
+    /// the rest are copied when the cell ends (`Engine::execute`). A RECONCILE answered by
+    /// 20,000 updates copied all of `$tasks` after the call and again before the next
+    /// statement, under the session's lock while the updates poured in (`perf` of the
+    /// kernel: 11 % of its time in a reconcile flood).
+    pub(crate) fn sync_session_for_statement(&mut self, publisher: &Publisher, names: &[&str]) {
+        self.show_notices(publisher);
+        let Some(session) = &self.session else { return };
+        if names.is_empty() || !session.changed_since_sync() {
+            return;
+        }
+        let vars = &mut self.vars;
+        session.with_state(|s| set_session_vars(vars, s, |name| names.contains(&name)));
+    }
+
     /// For WAIT: copies only the session variables `code` mentions, and only when the
     /// session changed since `seen`. A condition on `$events` then never copies a big
     /// `$tasks`, which held the session's lock and stalled the event stream meanwhile. The
@@ -271,7 +287,10 @@ impl Engine {
         if kind == CallType::Subscribe {
             return self.subscribe(body, ctx).await;
         }
-        let state = self.session()?.state();
+        // Read from the session's state in place: a copy of all of it (every task's status,
+        // the event log) for each call was most of what an ACKNOWLEDGE or a KILL cost in a
+        // big session.
+        let session = self.session()?;
         // What the call says, where it reads as a call (a malformed one goes to the master
         // as it is, for the master's own error).
         let call = read_lenient::<SchedulerCall>(&body);
@@ -281,12 +300,12 @@ impl Engine {
                 let kill = call.as_ref().and_then(|c| c.kill.as_ref());
                 if let Some(kill) = kill.filter(|k| k.agent_id.is_none()) {
                     let tid = &kill.task_id.value;
-                    let status = state.task_status(tid).ok_or_else(|| {
-                        invalid(format!(
-                            "no task '{tid}' in $tasks; tasks: {}",
-                            state.task_order.join(", ")
-                        ))
-                    })?;
+                    let status = session
+                        .with_state(|s| s.task_status(tid).ok_or_else(|| s.task_order.join(", ")))
+                        .unwrap_or_else(|| Err(String::new()))
+                        .map_err(|known| {
+                            invalid(format!("no task '{tid}' in $tasks; tasks: {known}"))
+                        })?;
                     if let (Some(agent), Some(Value::Object(kill))) =
                         (status.agent_id, body.get_mut("kill"))
                     {
@@ -299,11 +318,14 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|c| c.decline.as_ref().is_none_or(|d| d.offer_ids.is_empty())) =>
             {
-                let ids: Vec<Value> = state
-                    .offers
-                    .iter()
-                    .map(|o| to_sparse_value(&o.message.id))
-                    .collect();
+                let ids: Vec<Value> = session
+                    .with_state(|s| {
+                        s.offers
+                            .iter()
+                            .map(|o| to_sparse_value(&o.message.id))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 if ids.is_empty() {
                     return Err(invalid("DECLINE: there are no outstanding offers"));
                 }
@@ -355,7 +377,6 @@ impl Engine {
             self.session = None;
             self.vars.set("offers", json!([]));
         }
-        self.sync_session(None);
         let _ = spec;
         let name = kind.as_str().to_string();
         let value = if answer.is_null() {

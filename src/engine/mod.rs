@@ -692,7 +692,15 @@ impl Engine {
             if ctx.cancel.is_cancelled() {
                 return Err(errors::interrupted());
             }
-            self.sync_session(Some(&ctx.publisher));
+            if matches!(stmt.action, Action::Magic { .. }) {
+                self.sync_session(Some(&ctx.publisher));
+            } else {
+                let mut names = session::referenced_names(&stmt.source);
+                if let Some(filter) = &stmt.filter {
+                    names.extend(session::referenced_names(filter));
+                }
+                self.sync_session_for_statement(&ctx.publisher, &names);
+            }
             self.sync_operator(Some(&ctx.publisher));
             let notices = self.forward_notices(&ctx.publisher);
             // Boxed: a statement's future (a SUBSCRIBE decoding Mesos's typed calls and
@@ -750,6 +758,9 @@ impl Interpreter for Engine {
         let wire = self.wire();
         let token = wire.cell_begins().await;
         let result = crate::mesos::exchange::in_cell(self.run_cell(code, &ctx)).await;
+        // What the statements did not name is copied now, for the front end's completion,
+        // inspection and user expressions, and the next cell.
+        self.sync_session(None);
         self.show_exchanges(&wire, token, &ctx);
         result
     }
