@@ -248,11 +248,11 @@ def heartbeats_main(args):
                                     "20000", "--seed", "1", "--heartbeat-interval", "1secs")
     stop = threading.Event()
     try:
-        launched, _stream = populate(master, args.agents, args.tasks)
-        while True:
-            tasks = requests.post(f"{master}/api/v1", json={"type": "GET_TASKS"}).json()
-            if len(tasks["get_tasks"].get("tasks", [])) >= launched:
-                break
+        launched, _stream, populated = populate(master, args.agents, args.tasks)
+        # Every task running and its TASK_RUNNING acknowledged, as in big_cluster.py.
+        deadline = time.monotonic() + 600
+        while populated["running"] < launched:
+            assert time.monotonic() < deadline, f"{populated['running']} of {launched} running"
             time.sleep(0.2)
         size = len(requests.post(f"{master}/api/v1", json={"type": "GET_STATE"}).content)
         print(f"{launched} tasks; GET_STATE is {size / 1e6:.1f} MB", flush=True)
