@@ -172,9 +172,10 @@ fn check_error(c: &CheckInfo) -> Option<String> {
 }
 
 /// The `check_status` of a task whose check has no result yet: its type and an empty result
-/// (`createEmptyCheckStatusInfo`). `None` for a task without a check.
-pub fn empty_status(task: &Value) -> Option<Value> {
-    let check: CheckInfo = serde_json::from_value(task.get("check")?.clone()).ok()?;
+/// (`createEmptyCheckStatusInfo`), from the task's `check` field. `None` for a task without
+/// a check.
+pub fn empty_status(check: Option<Value>) -> Option<Value> {
+    let check: CheckInfo = serde_json::from_value(check?).ok()?;
     Some(empty_of(&check))
 }
 
@@ -428,12 +429,14 @@ mod tests {
         let probes = Probes::of(&task(fine));
         assert!(probes.health.is_some() && probes.check.is_some());
         assert_eq!(
-            empty_status(&task(
-                json!({"check": {"type": "HTTP", "http": {"port": 1}}})
-            )),
+            empty_status(
+                task(json!({"check": {"type": "HTTP", "http": {"port": 1}}}))
+                    .get("check")
+                    .cloned()
+            ),
             Some(json!({"type": "HTTP", "http": {}}))
         );
-        assert_eq!(empty_status(&task(json!({}))), None);
+        assert_eq!(empty_status(task(json!({})).get("check").cloned()), None);
     }
 
     fn target() -> Target {

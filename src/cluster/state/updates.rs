@@ -29,7 +29,7 @@ impl StatusExtra {
                     status[key] = v.clone();
                 }
             }
-        } else if let Some(empty) = crate::cluster::checks::empty_status(&task.info.value()) {
+        } else if let Some(empty) = crate::cluster::checks::empty_status(task.info.get("check")) {
             status["check_status"] = empty;
         }
         if let Some(h) = self.healthy {
