@@ -12,7 +12,7 @@ use crate::mesos::v1::scheduler::{Call, CallType, Event, EventType};
 use crate::mesos::v1::task::Reason;
 use crate::mesos::v1::{to_sparse_value, FrameworkId, MasterInfo, Offer, TaskStatus};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -89,6 +89,9 @@ pub struct State {
     pub reconciliation: Reconciliation,
     /// When the last update answering a reconciliation arrived.
     last_reconciled: Option<Instant>,
+    /// The last arrival stamp written, with its millisecond: a flood brings dozens of
+    /// events per millisecond, and each was formatting the same stamp again.
+    stamp: (i64, String),
 }
 
 impl State {
@@ -115,7 +118,11 @@ impl State {
             self.events.pop_front();
         }
         if let Value::Object(m) = &mut event {
-            m.insert("received".into(), json!(now()));
+            let now = chrono::Utc::now();
+            if self.stamp.0 != now.timestamp_millis() || self.stamp.1.is_empty() {
+                self.stamp = (now.timestamp_millis(), stamp(now));
+            }
+            m.insert("received".into(), Value::String(self.stamp.1.clone()));
         }
         self.events.push_back(event);
     }
@@ -132,15 +139,19 @@ impl State {
             .and_then(|u| u.get("status"))
             .cloned()
             .unwrap_or(Value::Null);
-        if let (Value::Object(m), Some(old)) = (&mut json, self.tasks.get(&id)) {
-            if let Some(name) = old.get("name") {
-                m.entry("name").or_insert(name.clone());
+        // One lookup in the task map (it holds every task the session has heard of).
+        match self.tasks.entry(id) {
+            std::collections::btree_map::Entry::Occupied(mut known) => {
+                if let (Value::Object(m), Some(name)) = (&mut json, known.get().get("name")) {
+                    m.entry("name").or_insert_with(|| name.clone());
+                }
+                known.insert(json);
+            }
+            std::collections::btree_map::Entry::Vacant(new) => {
+                self.task_order.push(new.key().clone());
+                new.insert(json);
             }
         }
-        if !self.tasks.contains_key(&id) {
-            self.task_order.push(id.clone());
-        }
-        self.tasks.insert(id, json);
         // Only updates carrying a uuid are acknowledged, and each uuid once.
         let Some(uuid) = status.uuid.as_deref() else {
             return;
@@ -171,7 +182,12 @@ impl State {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    stamp(chrono::Utc::now())
+}
+
+/// An arrival stamp: RFC 3339, UTC, to the millisecond.
+fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A subscribed framework. Dropping it does not end the framework; `teardown` does.
@@ -768,6 +784,7 @@ fn update(shared: &Mutex<State>, changes: &watch::Sender<u64>, f: impl FnOnce(&m
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn acknowledged_uuids_are_remembered_within_a_bound() {
