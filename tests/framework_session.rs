@@ -181,6 +181,31 @@ async fn launch_arguments_never_pass_through_a_shell() {
     assert_eq!(e.ename, "InvalidCall", "{}", e.evalue);
 }
 
+/// When a cell with a `TASKS watch` ends, its display shows the tasks as they are then,
+/// although the watch's paced redraw (ten a second) was not due yet: a notebook run
+/// headless keeps what a cell showed by its end (the Demo-API replay compared them).
+#[tokio::test]
+async fn a_tasks_watch_shows_the_tasks_as_they_are_when_its_cell_ends() {
+    let mut h = subscribed().await;
+    let (result, published) = h
+        .run(concat!("TASKS watch\n", r#"{"type": "ACCEPT", "accept": {"offer_ids": [$offers[0].id], "operations": [{"type": "LAUNCH", "launch": {"task_infos": [range(3) as $i | {
+        "name": "e\($i)", "task_id": {"value": "e\($i)"}, "agent_id": $offers[0].agent_id,
+        "command": {"value": "true"},
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.05}},
+                      {"name": "mem", "type": "SCALAR", "scalar": {"value": 8}}]}]}}]}}"#,
+            "\nWAIT ($tasks | map(select(.state == \"TASK_FINISHED\")) | length) == 3 timeout=30s"))
+        .await;
+    assert!(result.is_ok(), "{result:?}");
+    let last = published
+        .iter()
+        .rev()
+        .find(|(t, _)| t == "update_display_data" || t == "display_data")
+        .and_then(|(_, c)| c["data"]["text/plain"].as_str())
+        .unwrap_or_default();
+    assert_eq!(last.matches("TASK_FINISHED").count(), 3, "{last}");
+    h.ok("TEARDOWN").await;
+}
+
 /// A burst of updates redraws `TASKS watch` at most ten times a second, and the last
 /// state is always drawn, also after the cell that caused it ended.
 #[tokio::test]

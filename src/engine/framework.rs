@@ -27,6 +27,7 @@ use crate::mesos::v1::{
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -104,6 +105,35 @@ async fn changed(
         r = tokio::time::timeout_at(until, rx.changed()) => Ok(matches!(r, Ok(Ok(())))),
         _ = cancel.cancelled() => Err(errors::interrupted()),
     }
+}
+
+/// Draws a `TASKS watch` again when the tasks changed since it was last drawn.
+fn redraw(drawn: &Mutex<Drawn>, shared: &Mutex<State>, publisher: &Publisher, id: &str) {
+    let now = shared
+        .lock()
+        .map(|s| s.tasks_in_order())
+        .unwrap_or_default();
+    let Ok(mut d) = drawn.lock() else { return };
+    if d.tasks != now {
+        publisher.update_display(&tasks_bundle(&now), id);
+        d.tasks = now;
+        d.at = tokio::time::Instant::now();
+    }
+}
+
+/// A running `TASKS watch`: how to stop it, its display, and the tasks it last drew.
+pub(crate) struct TasksWatch {
+    pub stop: CancellationToken,
+    display_id: String,
+    /// Shared with the task that redraws it, so the end of a cell draws what the paced
+    /// redraw has not drawn yet (paced as that one is).
+    drawn: Arc<Mutex<Drawn>>,
+}
+
+/// What a `TASKS watch` last drew, and when.
+struct Drawn {
+    tasks: Vec<Value>,
+    at: tokio::time::Instant,
 }
 
 fn display_id() -> String {
@@ -974,6 +1004,30 @@ impl Engine {
         Ok(status)
     }
 
+    /// At the end of a cell: a `TASKS watch` shows the tasks as they are now. Its paced
+    /// redraw (ten a second) could come after the cell had ended, and a notebook run
+    /// headless kept the state before it (`nbconvert` stops reading a cell at its end).
+    pub(crate) async fn draw_watch(&self, publisher: &Publisher) {
+        let (Some(w), Some(session)) = (&self.watch, &self.session) else {
+            return;
+        };
+        let shared = session.state_handle();
+        let now = shared
+            .lock()
+            .map(|s| s.tasks_in_order())
+            .unwrap_or_default();
+        if w.drawn.lock().map_or(true, |d| d.tasks == now) {
+            return;
+        }
+        let due = match w.drawn.lock() {
+            Ok(d) => d.at + LIVE_INTERVAL,
+            Err(_) => return,
+        };
+        // Not sooner than its pacing allows: ten redraws a second at most.
+        tokio::time::sleep_until(due).await;
+        redraw(&w.drawn, &shared, publisher, &w.display_id);
+    }
+
     /// `TASKS [watch]`: the framework's tasks; `watch` keeps updating the same display as
     /// updates arrive, also after the cell ends, until the next TASKS watch or TEARDOWN.
     async fn tasks(&mut self, call: &Call, ctx: &ExecuteContext) -> Result<Outcome, CellError> {
@@ -990,38 +1044,38 @@ impl Engine {
         };
         if call.flags.iter().any(|f| f == "watch") {
             if let Some(old) = self.watch.take() {
-                old.cancel();
+                old.stop.cancel();
             }
             let stop = CancellationToken::new();
-            self.watch = Some(stop.clone());
             let id = display_id();
+            let drawn = Arc::new(Mutex::new(Drawn {
+                tasks: tasks.clone(),
+                at: tokio::time::Instant::now(),
+            }));
+            self.watch = Some(TasksWatch {
+                stop: stop.clone(),
+                display_id: id.clone(),
+                drawn: drawn.clone(),
+            });
             ctx.publisher.display(&tasks_bundle(&tasks), Some(&id));
             let publisher = ctx.publisher.clone();
             // Paced as the operator view is: after a change, the rest of the interval takes
             // in whatever else arrives, then the tasks are drawn as they are then (a flood
             // costs ten redraws a second, and the last state is always drawn).
             tokio::spawn(async move {
-                let mut last = tasks;
-                let mut drawn_at = tokio::time::Instant::now();
                 loop {
                     tokio::select! {
                         r = rx.changed() => if r.is_err() { return },
                         _ = stop.cancelled() => return,
                     }
+                    let due = drawn.lock().map(|d| d.at + LIVE_INTERVAL).ok();
+                    let Some(due) = due else { return };
                     tokio::select! {
-                        _ = tokio::time::sleep_until(drawn_at + LIVE_INTERVAL) => {}
+                        _ = tokio::time::sleep_until(due) => {}
                         _ = stop.cancelled() => return,
                     }
                     rx.borrow_and_update();
-                    let now = shared
-                        .lock()
-                        .map(|s| s.tasks_in_order())
-                        .unwrap_or_default();
-                    if now != last {
-                        publisher.update_display(&tasks_bundle(&now), &id);
-                        drawn_at = tokio::time::Instant::now();
-                        last = now;
-                    }
+                    redraw(&drawn, &shared, &publisher, &id);
                 }
             });
             self.sync_session(None);

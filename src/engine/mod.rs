@@ -148,8 +148,8 @@ pub struct Engine {
     session: Option<crate::mesos::scheduler::Session>,
     /// The operator event stream, beside any framework session.
     operator: Option<operator::OperatorSession>,
-    /// Stops the running `TASKS watch` when another starts.
-    watch: Option<tokio_util::sync::CancellationToken>,
+    /// The running `TASKS watch` (stopped when another starts).
+    watch: Option<framework::TasksWatch>,
     manual_ack: bool,
     ids: ids::LiveIds,
     jq: jq_worker::JqWorker,
@@ -761,6 +761,7 @@ impl Interpreter for Engine {
         // What the statements did not name is copied now, for the front end's completion,
         // inspection and user expressions, and the next cell.
         self.sync_session(None);
+        self.draw_watch(&ctx.publisher).await;
         self.show_exchanges(&wire, token, &ctx);
         result
     }
@@ -822,7 +823,7 @@ impl Interpreter for Engine {
 
     async fn shutdown(&mut self) {
         if let Some(w) = self.watch.take() {
-            w.cancel();
+            w.stop.cancel();
         }
         self.session = None;
         self.operator_shutdown();
