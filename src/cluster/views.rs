@@ -456,31 +456,32 @@ pub fn command_executor_name(task_id: &str, command: &Value) -> String {
     format!("Command Executor (Task: {task_id}) {shown}")
 }
 
-/// The `mesos-executor` command the agent runs a command task with.
-fn command_executor_command(task: &Task) -> Value {
-    let info = task.info.value();
+/// The `mesos-executor` command the agent runs a command task with, from the task's
+/// `container` and `command`.
+fn command_executor_command(container: Option<&Value>, command: Option<&Value>) -> Value {
     let dir = LAUNCHER_DIR;
+    let at = |v: Option<&Value>, path: &str| v.and_then(|v| v.pointer(path)).cloned();
     let mut arguments = vec![
         json!("mesos-executor"),
         json!(format!("--launcher_dir={dir}")),
     ];
-    let image = info.pointer("/container/type").and_then(Value::as_str) == Some("MESOS")
-        && info.pointer("/container/mesos/image").is_some();
+    let image = at(container, "/type").as_ref().and_then(Value::as_str) == Some("MESOS")
+        && at(container, "/mesos/image").is_some();
     if image {
         arguments.push(json!("--sandbox_directory=/mnt/mesos/sandbox"));
     }
     let mut c = Map::new();
-    if let Some(uris) = info.pointer("/command/uris") {
-        c.insert("uris".into(), uris.clone());
+    if let Some(uris) = at(command, "/uris") {
+        c.insert("uris".into(), uris);
     }
-    if let Some(env) = info.pointer("/command/environment") {
-        c.insert("environment".into(), env.clone());
+    if let Some(env) = at(command, "/environment") {
+        c.insert("environment".into(), env);
     }
     c.insert("shell".into(), json!(false));
     c.insert("value".into(), json!(format!("{dir}/mesos-executor")));
     c.insert("arguments".into(), Value::Array(arguments));
-    if let Some(user) = info.pointer("/command/user") {
-        c.insert("user".into(), user.clone());
+    if let Some(user) = at(command, "/user") {
+        c.insert("user".into(), user);
     }
     Value::Object(c)
 }
@@ -505,24 +506,28 @@ pub fn executor_info_v1(t: &Task) -> Value {
         }
         return e;
     }
-    let info = t.info.value();
+    // The TaskInfo's fields it repeats, each read from the kept text alone.
+    let container = t.info.get("container");
     let own = Resources::flat(EXECUTOR_CPUS, EXECUTOR_MEM, 0.0, 0.0, &[]);
     let mut o = Map::new();
     o.insert("executor_id".into(), id(&t.executor_id));
     o.insert("framework_id".into(), id(&t.framework_id));
-    if let Some(c) = info.get("container") {
+    if let Some(c) = &container {
         o.insert("container".into(), c.clone());
     }
     o.insert("name".into(), json!(t.executor_name));
     o.insert("source".into(), json!(t.task_id));
-    o.insert("command".into(), command_executor_command(t));
+    o.insert(
+        "command".into(),
+        command_executor_command(container.as_ref(), t.info.get("command").as_ref()),
+    );
     o.insert(
         "resources".into(),
         serde_json::to_value(own.v1_allocated(&t.role)).unwrap_or(Value::Null),
     );
     for key in ["labels", "discovery"] {
-        if let Some(v) = info.get(key) {
-            o.insert(key.into(), v.clone());
+        if let Some(v) = t.info.get(key) {
+            o.insert(key.into(), v);
         }
     }
     Value::Object(o)
