@@ -109,12 +109,21 @@ fn start_probes(shared: &Arc<Shared>, spec: &LaunchSpec) -> (DropGuard, mpsc::Re
     (stop.drop_guard(), kill_rx)
 }
 
-/// The TASK_KILLED of a task its health check killed says so (`healthy: false`).
-fn killed_extra(by_health: bool) -> StatusExtra {
-    StatusExtra {
+/// A killed task's TASK_KILLED; one its health check killed says so (`healthy: false`).
+fn send_killed(shared: &Arc<Shared>, spec: &LaunchSpec, message: String, by_health: bool) {
+    let extra = StatusExtra {
         healthy: by_health.then_some(false),
         ..StatusExtra::default()
-    }
+    };
+    send(
+        shared,
+        &spec.framework_id,
+        &spec.task_id,
+        "TASK_KILLED",
+        Some(message),
+        None,
+        &extra,
+    );
 }
 
 /// How a running task's command ended.
@@ -316,17 +325,8 @@ async fn simulated_container(
             .write_all(b"mesos-kernel embedded cluster: simulated container killed\n")
             .await;
     }
-    let message = Some("Command terminated with signal Terminated".to_string());
-    let extra = killed_extra(by_health);
-    send(
-        shared,
-        &spec.framework_id,
-        &spec.task_id,
-        "TASK_KILLED",
-        message,
-        None,
-        &extra,
-    );
+    let message = "Command terminated with signal Terminated".to_string();
+    send_killed(shared, spec, message, by_health);
 }
 
 /// A command task: its process, to its end or its kill.
@@ -424,16 +424,7 @@ async fn command_process(
                 Some(sig) => format!("Command terminated with signal {}", signal_name(sig)),
                 None => "Command was killed".to_string(),
             };
-            let extra = killed_extra(by_health);
-            send(
-                shared,
-                &spec.framework_id,
-                &spec.task_id,
-                "TASK_KILLED",
-                Some(message),
-                None,
-                &extra,
-            );
+            send_killed(shared, spec, message, by_health);
             return;
         }
     };
