@@ -256,7 +256,11 @@ impl EventSink {
     /// An UPDATE event of `status`, written straight into its record.
     fn send_update(&self, status: &impl Serialize) -> bool {
         self.counts.count_kind("UPDATE");
-        self.tx.send(frame(&UpdateEvent { status })).is_ok()
+        let event = UpdateEvent {
+            r#type: "UPDATE",
+            update: UpdateOf { status },
+        };
+        self.tx.send(frame(&event)).is_ok()
     }
 }
 
@@ -268,26 +272,15 @@ pub fn frame(event: &(impl Serialize + ?Sized)) -> Bytes {
 }
 
 /// `{"type": "UPDATE", "update": {"status": ...}}` around a status that writes itself.
+#[derive(Serialize)]
 struct UpdateEvent<'a, S> {
-    status: &'a S,
+    r#type: &'static str,
+    update: UpdateOf<'a, S>,
 }
 
-impl<S: Serialize> Serialize for UpdateEvent<'_, S> {
-    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        use serde::ser::SerializeMap;
-        struct Update<'a, S>(&'a S);
-        impl<S: Serialize> Serialize for Update<'_, S> {
-            fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-                let mut o = s.serialize_map(Some(1))?;
-                o.serialize_entry("status", self.0)?;
-                o.end()
-            }
-        }
-        let mut o = s.serialize_map(Some(2))?;
-        o.serialize_entry("type", "UPDATE")?;
-        o.serialize_entry("update", &Update(self.status))?;
-        o.end()
-    }
+#[derive(Serialize)]
+struct UpdateOf<'a, S> {
+    status: &'a S,
 }
 
 #[derive(Debug, Clone)]

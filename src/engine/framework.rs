@@ -1016,12 +1016,9 @@ impl Engine {
             .lock()
             .map(|s| s.tasks_in_order())
             .unwrap_or_default();
-        if w.drawn.lock().map_or(true, |d| d.tasks == now) {
-            return;
-        }
         let due = match w.drawn.lock() {
-            Ok(d) => d.at + LIVE_INTERVAL,
-            Err(_) => return,
+            Ok(d) if d.tasks != now => d.at + LIVE_INTERVAL,
+            _ => return,
         };
         // Not sooner than its pacing allows: ten redraws a second at most.
         tokio::time::sleep_until(due).await;
