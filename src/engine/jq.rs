@@ -58,7 +58,7 @@ pub enum JqError {
 }
 
 /// Refuses programs that would make jaq recurse past its stack (see `MAX_NESTING`).
-fn check_size(code: &str) -> Result<(), JqError> {
+pub(crate) fn check_size(code: &str) -> Result<(), JqError> {
     let (depth, operators) = lexer::nesting(code);
     if depth > MAX_NESTING {
         return Err(JqError::TooDeep(depth));
@@ -71,7 +71,7 @@ fn check_size(code: &str) -> Result<(), JqError> {
 
 /// Runs `f` where at least `RED_ZONE` bytes of stack are left: the kernel calls jq from
 /// tokio's threads, whose stacks are 2 MiB, too little for jaq on bigger programs.
-fn on_big_stack<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn on_big_stack<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(RED_ZONE, STACK_BYTES, f)
 }
 
@@ -326,6 +326,11 @@ fn from_val_at(value: &Val, depth: usize) -> Result<Value, JqError> {
             Value::Object(out)
         }
     })
+}
+
+/// Refuses values nested deeper than `MAX_VALUE_DEPTH`, as jaq's outputs are.
+pub(crate) fn check_outputs(values: &[Val]) -> Result<(), JqError> {
+    values.iter().try_for_each(|v| check_depth(v, 0))
 }
 
 fn check_depth(value: &Val, depth: usize) -> Result<(), JqError> {

@@ -17,6 +17,7 @@
 //! of an evaluation. Linux adds a parent-death signal and the memory limit (RLIMIT_AS);
 //! macOS has no enforced address-space limit, so there the worker runs without one.
 
+use crate::engine::held::{self, HeldVar};
 use crate::engine::jq::{self, JqError};
 use crate::engine::session::Variables;
 use serde::{Deserialize, Serialize};
@@ -663,7 +664,7 @@ fn serve_loop(requests: std::sync::mpsc::Receiver<Result<Vec<u8>, String>>) -> R
     use std::io::Write;
     let stdout = std::io::stdout();
     let mut output = stdout.lock();
-    let mut held: HashMap<String, (u64, jaq_json::Val)> = HashMap::new();
+    let mut held: HashMap<String, (u64, HeldVar)> = HashMap::new();
     // The reader stops (and the channel closes) only after an error it sent first.
     while let Ok(body) = requests.recv() {
         let body = bytes::Bytes::from(body?);
@@ -707,14 +708,13 @@ fn split_request(body: &[u8]) -> Result<(Header, &[u8]), JqError> {
     Ok((header, values))
 }
 
-/// Takes the next `len` bytes of `values` as one JSON value.
-fn next_value(values: &mut &[u8], len: usize) -> Result<jaq_json::Val, JqError> {
+/// Takes the next `len` bytes of `values` as one JSON value, to hold.
+fn next_value(values: &mut &[u8], len: usize) -> Result<HeldVar, JqError> {
     let (this, rest) = values
         .split_at_checked(len)
         .ok_or_else(|| malformed("a value is cut short"))?;
     *values = rest;
-    // Kept and queried again: its strings each their own (`jq_parse::parse_owned`).
-    crate::engine::jq_parse::parse_owned(this).map_err(malformed)
+    HeldVar::parse(this).map_err(malformed)
 }
 
 /// What the worker writes: read by the kernel as a `Reply`.
@@ -728,7 +728,7 @@ enum ReplyOut<'a> {
 /// (freeing a big answer's values takes a tenth of reading them).
 fn answer(
     body: &bytes::Bytes,
-    held: &mut HashMap<String, (u64, jaq_json::Val)>,
+    held: &mut HashMap<String, (u64, HeldVar)>,
 ) -> (Result<Vec<jaq_json::Val>, JqError>, Option<jaq_json::Val>) {
     let mut input = None;
     let out = answer_with(body, held, &mut input);
@@ -737,7 +737,7 @@ fn answer(
 
 fn answer_with(
     body: &bytes::Bytes,
-    held: &mut HashMap<String, (u64, jaq_json::Val)>,
+    held: &mut HashMap<String, (u64, HeldVar)>,
     keep: &mut Option<jaq_json::Val>,
 ) -> Result<Vec<jaq_json::Val>, JqError> {
     let (header, values) = split_request(body)?;
@@ -749,21 +749,17 @@ fn answer_with(
     let (this, mut values) = values
         .split_at_checked(header.input_len)
         .ok_or_else(|| malformed("the input is cut short"))?;
-    // `this` lies in `body` (split from it), so it can be shared rather than copied.
-    let input = crate::engine::jq_parse::parse(&body.slice_ref(this))
-        .map_err(|e| JqError::InputNotJson(e.to_string()))?;
-    *keep = Some(input.clone());
-    let mut names = Vec::with_capacity(header.vars.len());
-    let mut vals = Vec::with_capacity(header.vars.len());
     for var in &header.vars {
         if let Some(len) = var.len {
             let value = next_value(&mut values, len)?;
             held.insert(var.name.clone(), (var.generation, value));
         }
+    }
+    let mut vars = Vec::with_capacity(header.vars.len());
+    for var in &header.vars {
         match held.get(&var.name) {
             Some((generation, value)) if *generation == var.generation => {
-                names.push(var.name.as_str());
-                vals.push(value.clone());
+                vars.push((var.name.as_str(), value));
             }
             _ => {
                 return Err(JqError::WorkerDied(format!(
@@ -773,8 +769,28 @@ fn answer_with(
             }
         }
     }
-    // A panic inside jaq is a bug there, not a reason to lose the variables held here.
     let code = header.code.as_str();
+    // An expression made only of what `held/` answers runs on the compact forms, its input
+    // read into one too (a 15.7 MB answer's is freed in a few calls, where jaq's values of
+    // it took the next request ~18 ms to free); jaq runs it only on an error.
+    let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let q = held::parse_query(code)?;
+        let input = match HeldVar::parse(this) {
+            Ok(input) => input,
+            Err(e) => return Some(Err(JqError::InputNotJson(e.to_string()))),
+        };
+        held::answer(&q, Some(&input), &vars)
+    }));
+    if let Ok(Some(answer)) = fast {
+        return answer;
+    }
+    // `this` lies in `body` (split from it), so it can be shared rather than copied.
+    let input = crate::engine::jq_parse::parse(&body.slice_ref(this))
+        .map_err(|e| JqError::InputNotJson(e.to_string()))?;
+    *keep = Some(input.clone());
+    let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
+    let vals: Vec<jaq_json::Val> = vars.iter().map(|(_, h)| h.val()).collect();
+    // A panic inside jaq is a bug there, not a reason to lose the variables held here.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         jq::eval_vals(code, input, &names, vals)
     }))

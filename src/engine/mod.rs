@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod errors;
 mod failover;
 pub mod framework;
+pub mod held;
 pub mod help;
 pub mod ids;
 pub mod jq;
