@@ -7,6 +7,7 @@ use crate::cells::parser::Call;
 use crate::cells::registry::{self, Api, CallSpec};
 use crate::display::table::{tables_bundle, Cell, Table};
 use crate::display::{self, Bundle, Format};
+use crate::engine::bound::Bound;
 use crate::engine::connect::{agent_url, mesos_error, scheme_of};
 use crate::engine::errors::{self, Kind};
 use crate::engine::failover::{align_framework_ids, ended_error};
@@ -15,6 +16,7 @@ use crate::engine::session::{referenced_names, Variables};
 use crate::engine::{show_duration, Engine, Outcome};
 use crate::jupyter::publisher::Publisher;
 use crate::jupyter::{CellError, ExecuteContext};
+use crate::mesos::event_log::LoggedEvent;
 use crate::mesos::scheduler::{call_type, Session, State};
 use crate::mesos::v1::command::{CommandUri, Environment};
 use crate::mesos::v1::container::DockerNetwork;
@@ -66,6 +68,18 @@ fn offers_bundle(offers: &[Value], note: &str) -> Bundle {
         );
     }
     display::render(&Value::Array(offers.to_vec()), Some("OFFERS"), Format::Auto)
+}
+
+/// An event's `"type"` (read from its text only for one the vocabulary did not know).
+fn event_type(e: &LoggedEvent) -> Option<String> {
+    match e.kind() {
+        Some(k) => Some(k.to_string()),
+        None => e
+            .value()
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    }
 }
 
 fn events_bundle(events: &[Value]) -> Bundle {
@@ -1102,20 +1116,20 @@ impl Engine {
             .map(|n| n as usize);
         let follow = Self::duration_arg(args, "follow")?;
         let session = self.session()?;
-        let pick = |s: &State| -> Vec<Value> {
-            let all: Vec<Value> = s
+        // Only the events shown are read from their text.
+        let pick = |s: &mut State| -> Vec<Value> {
+            let all: Vec<&LoggedEvent> = s
                 .events
                 .iter()
                 .filter(|e| {
                     kind.as_deref()
-                        .is_none_or(|k| e.get("type").and_then(Value::as_str) == Some(k))
+                        .is_none_or(|k| event_type(e).as_deref() == Some(k))
                 })
-                .cloned()
                 .collect();
             let skip = last.map_or(0, |n| all.len().saturating_sub(n));
-            all.into_iter().skip(skip).collect()
+            all.into_iter().skip(skip).map(LoggedEvent::value).collect()
         };
-        let mut events = pick(&session.state());
+        let mut events = session.with_state(pick).unwrap_or_default();
         let mut outcome_shows = true;
         if let Some(follow) = follow {
             let id = display_id();
@@ -1124,7 +1138,7 @@ impl Engine {
             let until = tokio::time::Instant::now() + follow;
             let mut rx = session.changes();
             while changed(&mut rx, until, &ctx.cancel).await? && session.is_active() {
-                let now = pick(&session.state());
+                let now = session.with_state(pick).unwrap_or_default();
                 if now != events {
                     events = now;
                     ctx.publisher.update_display(&events_bundle(&events), &id);
@@ -1350,7 +1364,8 @@ fn set_session_vars(vars: &mut Variables, s: &State, wanted: impl Fn(&str) -> bo
         vars.set("tasks", Value::Array(s.tasks_in_order()));
     }
     if wanted("events") {
-        vars.set("events", Value::Array(s.events.iter().cloned().collect()));
+        // The log's text as it is: no `Value` of 1,000 events made on every WAIT.
+        vars.set_shared("events", Arc::new(Bound::json(s.events.json_array())));
     }
     if wanted("last_heartbeat") {
         let hb = s.last_heartbeat.clone().map(Value::String);

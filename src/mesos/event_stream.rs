@@ -105,12 +105,23 @@ impl EventReader {
         stop: &CancellationToken,
     ) -> Result<Value, StreamEnd> {
         loop {
-            while let Some(record) = self.decoder.next_record() {
-                let record = record.map_err(|e| StreamEnd::Lost(format!("bad framing: {e}")))?;
-                match serde_json::from_slice(&record) {
-                    Ok(event) => return Ok(event),
-                    Err(e) => warn!("ignored an event that is not JSON: {e}"),
-                }
+            let record = self.next_record(patience, stop).await?;
+            match serde_json::from_slice(&record) {
+                Ok(event) => return Ok(event),
+                Err(e) => warn!("ignored an event that is not JSON: {e}"),
+            }
+        }
+    }
+
+    /// The next record as it came, unread (a scheduler session reads and logs it itself).
+    pub async fn next_record(
+        &mut self,
+        patience: Duration,
+        stop: &CancellationToken,
+    ) -> Result<Vec<u8>, StreamEnd> {
+        loop {
+            if let Some(record) = self.decoder.next_record() {
+                return record.map_err(|e| StreamEnd::Lost(format!("bad framing: {e}")));
             }
             let patience = match self.watched {
                 true => patience,

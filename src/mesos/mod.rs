@@ -6,6 +6,7 @@
 pub mod cassette;
 pub mod client;
 pub mod error;
+pub mod event_log;
 pub mod event_stream;
 pub mod exchange;
 pub mod leader;

@@ -7,6 +7,7 @@
 
 use crate::mesos::client::{json_headers, Client, Reply};
 use crate::mesos::error::{error_message, MesosError};
+use crate::mesos::event_log::{EventLog, LoggedEvent};
 use crate::mesos::event_stream::{self, endpoint, patience, Backoff, StreamEnd};
 use crate::mesos::v1::scheduler::{Call, CallType, Event, EventType};
 use crate::mesos::v1::task::Reason;
@@ -64,7 +65,7 @@ pub struct State {
     /// order, with the task's name when known; `task_status` reads one.
     pub tasks: BTreeMap<String, Value>,
     pub task_order: Vec<String>,
-    pub events: VecDeque<Value>,
+    pub events: EventLog,
     pub last_heartbeat: Option<String>,
     pub connected: bool,
     /// Set when the master ended the framework (ERROR event, TEARDOWN).
@@ -113,32 +114,27 @@ impl State {
             .collect()
     }
 
-    fn log(&mut self, mut event: Value) {
-        if self.events.len() >= MAX_EVENTS {
-            self.events.pop_front();
+    /// Logs an event's text, stamped with its arrival.
+    fn log(&mut self, record: &str, kind: Option<&str>) {
+        let now = chrono::Utc::now();
+        if self.stamp.0 != now.timestamp_millis() || self.stamp.1.is_empty() {
+            self.stamp = (now.timestamp_millis(), stamp(now));
         }
-        if let Value::Object(m) = &mut event {
-            let now = chrono::Utc::now();
-            if self.stamp.0 != now.timestamp_millis() || self.stamp.1.is_empty() {
-                self.stamp = (now.timestamp_millis(), stamp(now));
-            }
-            m.insert("received".into(), Value::String(self.stamp.1.clone()));
-        }
-        self.events.push_back(event);
+        self.events
+            .push(LoggedEvent::new(record, kind, &self.stamp.1));
     }
 
     /// An UPDATE: the task's latest status (as it came, with the name it had), and the
     /// acknowledgement it needs, once per uuid (or its place among the manual ones).
-    fn apply_update(&mut self, status: TaskStatus, event: &Value, ack: &mut Option<Call>) {
+    fn apply_update(&mut self, status: TaskStatus, record: &[u8], ack: &mut Option<Call>) {
         if status.reason == Some(Reason::Reconciliation) {
             self.last_reconciled = Some(Instant::now());
         }
         let id = status.task_id.value.clone();
-        let mut json = event
-            .get("update")
-            .and_then(|u| u.get("status"))
-            .cloned()
-            .unwrap_or(Value::Null);
+        let mut json = serde_json::from_slice::<StatusOf>(record)
+            .ok()
+            .and_then(|e| e.update)
+            .map_or(Value::Null, |u| u.status);
         // One lookup in the task map (it holds every task the session has heard of).
         match self.tasks.entry(id) {
             std::collections::btree_map::Entry::Occupied(mut known) => {
@@ -179,6 +175,18 @@ impl State {
             }
         }
     }
+}
+
+/// An UPDATE event read only for its status, as it came (`$tasks` shows it).
+#[derive(Deserialize)]
+struct StatusOf {
+    update: Option<UpdateOf>,
+}
+
+#[derive(Deserialize)]
+struct UpdateOf {
+    #[serde(default)]
+    status: Value,
 }
 
 fn now() -> String {
@@ -564,7 +572,7 @@ impl Stream {
                 .lock()
                 .map(|s| s.heartbeat_interval)
                 .unwrap_or(15.0);
-            let event = match events.next(patience(interval), &self.stop).await {
+            let event = match events.next_record(patience(interval), &self.stop).await {
                 Ok(e) => e,
                 Err(end) => return end,
             };
@@ -574,18 +582,28 @@ impl Stream {
         }
     }
 
-    /// Applies one event; returns how the stream ends when the event ends it. The event is
-    /// read as the vocabulary's `Event` for routing, and logged as the JSON it came in.
+    /// Applies one event; returns how the stream ends when the event ends it. The record
+    /// is read as the vocabulary's `Event` for routing, and logged as the text it came in
+    /// (no `Value` of it is made but for OFFERS and an UPDATE's status).
     async fn handle(
         &self,
-        event: Value,
+        record: Vec<u8>,
         ready: &mut Option<oneshot::Sender<Result<(), MesosError>>>,
     ) -> Option<StreamEnd> {
-        let typed = match Event::deserialize(&event) {
+        // Valid JSON is valid UTF-8; a record that is neither is dropped.
+        let Ok(text) = std::str::from_utf8(&record) else {
+            warn!("ignored an event that is not JSON: it is not UTF-8");
+            return None;
+        };
+        let typed = match serde_json::from_str::<Event>(text) {
             Ok(e) => e,
             Err(e) => {
-                warn!("an event that is not a scheduler event was only logged: {e}");
-                self.update(|s| s.log(event));
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                    warn!("an event that is not a scheduler event was only logged: {e}");
+                    self.update(|s| s.log(text, None));
+                } else {
+                    warn!("ignored an event that is not JSON: {e}");
+                }
                 return None;
             }
         };
@@ -617,6 +635,7 @@ impl Stream {
                 }
                 EventType::Offers => {
                     let offers = typed.offers.map(|o| o.offers).unwrap_or_default();
+                    let event: Value = serde_json::from_str(text).unwrap_or_default();
                     let json = listed(&event, "offers", "offers");
                     s.offers.extend(
                         offers
@@ -635,7 +654,7 @@ impl Stream {
                 }
                 EventType::Update => {
                     if let Some(update) = typed.update {
-                        s.apply_update(update.status, &event, &mut ack);
+                        s.apply_update(update.status, &record, &mut ack);
                     }
                 }
                 EventType::Heartbeat => s.last_heartbeat = Some(now()),
@@ -674,8 +693,7 @@ impl Stream {
                 }
                 _ => {}
             }
-            // Logged last, so the event is moved rather than copied.
-            s.log(event);
+            s.log(text, typed.kind.as_ref().map(EventType::as_str));
         });
         if kind == EventType::Subscribed {
             if let Some(r) = ready.take() {
@@ -804,10 +822,14 @@ mod tests {
     fn the_log_stamps_and_bounds_events() {
         let mut s = State::default();
         for i in 0..MAX_EVENTS + 5 {
-            s.log(json!({"type": "HEARTBEAT", "n": i}));
+            s.log(
+                &json!({"type": "HEARTBEAT", "n": i}).to_string(),
+                Some("HEARTBEAT"),
+            );
         }
         assert_eq!(s.events.len(), MAX_EVENTS);
-        assert_eq!(s.events[0]["n"], 5);
-        assert!(s.events[0]["received"].is_string());
+        let first = s.events.iter().next().map(LoggedEvent::value).unwrap();
+        assert_eq!(first["n"], 5);
+        assert!(first["received"].is_string());
     }
 }
