@@ -1361,7 +1361,9 @@ fn set_session_vars(vars: &mut Variables, s: &State, wanted: impl Fn(&str) -> bo
         vars.set("offers", Value::Array(s.offers_json()));
     }
     if wanted("tasks") {
-        vars.set("tasks", Value::Array(s.tasks_in_order()));
+        // Written as text under the lock rather than copied: a WAIT on `$tasks` during a
+        // launch flood copied every status on each wake-up.
+        vars.set_shared("tasks", Arc::new(Bound::json(s.tasks_json())));
     }
     if wanted("events") {
         // The log's text as it is: no `Value` of 1,000 events made on every WAIT.

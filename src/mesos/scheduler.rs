@@ -107,6 +107,17 @@ impl State {
         self.offers.iter().map(|o| o.json.clone()).collect()
     }
 
+    /// `$tasks` as JSON text, written from the statuses in place (no copy of them made).
+    pub fn tasks_json(&self) -> Vec<u8> {
+        let tasks: Vec<&Value> = self
+            .task_order
+            .iter()
+            .filter_map(|id| self.tasks.get(id))
+            .collect();
+        // Writing JSON values into a Vec cannot fail (string keys, finite numbers).
+        serde_json::to_vec(&tasks).unwrap_or_else(|_| b"[]".to_vec())
+    }
+
     pub fn tasks_in_order(&self) -> Vec<Value> {
         self.task_order
             .iter()
@@ -816,6 +827,21 @@ mod tests {
         assert_eq!(s.acked_order.len(), REMEMBERED_ACKS);
         assert!(!s.acked.contains("u0") && !s.acked.contains("u9"));
         assert!(s.acked.contains("u10") && s.acked.contains(&format!("u{}", REMEMBERED_ACKS + 9)));
+    }
+
+    #[test]
+    fn tasks_are_written_in_launch_order() {
+        let mut s = State::default();
+        for (id, state) in [("b", "TASK_RUNNING"), ("a", "TASK_STAGING")] {
+            s.task_order.push(id.to_string());
+            s.tasks.insert(
+                id.to_string(),
+                json!({"task_id": {"value": id}, "state": state}),
+            );
+        }
+        let written: Value = serde_json::from_slice(&s.tasks_json()).unwrap();
+        assert_eq!(written, Value::Array(s.tasks_in_order()));
+        assert_eq!(written[0]["task_id"]["value"], "b");
     }
 
     #[test]
