@@ -31,10 +31,6 @@ impl LoggedEvent {
         self.kind.as_deref()
     }
 
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// The event as a `Value` (to show it).
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)

@@ -37,18 +37,8 @@ impl HeldVar {
     }
 }
 
-/// `code` run on `input` (`null` when `None`) and `vars`, when it is a query answered
-/// without jaq (`None`: jaq is to run it). Its values are checked as jaq's are.
-pub fn query(
-    code: &str,
-    input: Option<&HeldVar>,
-    vars: &[(&str, &HeldVar)],
-) -> Option<Result<Vec<Val>, JqError>> {
-    let q = parse_query(code)?;
-    answer(&q, input, vars)
-}
-
-/// Runs a parsed query (see `query`).
+/// A parsed query run on `input` (`null` when `None`) and `vars`: its values, checked as
+/// jaq's are, or `None` when jaq is to run it (an error, or a stream this does not pair).
 pub fn answer(
     q: &Query<'_>,
     input: Option<&HeldVar>,
@@ -59,7 +49,7 @@ pub fn answer(
     Some(jq::check_outputs(&values).map(|()| values))
 }
 
-/// The expression, when it is made only of what `query` answers (checked within jaq's
+/// The expression, when it is made only of what `answer` runs (checked within jaq's
 /// size limits, so jaq's own refusal of a too-deep program is what a user sees).
 pub fn parse_query(code: &str) -> Option<Query<'_>> {
     jq::check_size(code).ok()?;

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// `code` parsed and answered here, as the jq worker does it.
+fn query(
+    code: &str,
+    input: Option<&HeldVar>,
+    vars: &[(&str, &HeldVar)],
+) -> Option<Result<Vec<Val>, JqError>> {
+    answer(&parse_query(code)?, input, vars)
+}
+
 const STATE: &str = r#"{
   "type": "GET_STATE",
   "get_state": {
