@@ -505,18 +505,16 @@ pub async fn scheduler(
                 let ops = call
                     .pointer("/reconcile_operations/operations")
                     .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                m.reconcile_operations(&fid, &ops);
+                    .map_or(&[][..], Vec::as_slice);
+                m.reconcile_operations(&fid, ops);
                 Ok(())
             }
             "RECONCILE" => {
                 let tasks = call
                     .pointer("/reconcile/tasks")
                     .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                m.reconcile(&fid, &tasks);
+                    .map_or(&[][..], Vec::as_slice);
+                m.reconcile(&fid, tasks);
                 Ok(())
             }
             // A framework's own executor gets its MESSAGE; command executors take none (the

@@ -115,15 +115,18 @@ impl Engine {
             .collect();
         // An interrupt ends the wait; the cell's next statement reports it.
         let _ = session.has_tasks(&live, RECONCILE_WAIT, &ctx.cancel).await;
-        let names: Vec<(String, Value)> = tasks
+        let names: Vec<(String, String)> = tasks
             .into_iter()
             .flatten()
-            .filter_map(|t| Some((t.get("id")?.as_str()?.to_string(), t.get("name")?.clone())))
+            .filter_map(|t| {
+                let name = t.get("name")?.as_str()?.to_string();
+                Some((t.get("id")?.as_str()?.to_string(), name))
+            })
             .collect();
         session.with_state(|s| {
             for (id, name) in names {
-                if let Some(Value::Object(t)) = s.tasks.get_mut(&id) {
-                    t.entry("name").or_insert(name);
+                if let Some(t) = s.tasks.get_mut(&id) {
+                    t.name_if_absent(&name);
                 }
             }
         });

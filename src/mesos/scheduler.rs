@@ -13,7 +13,9 @@ use crate::mesos::v1::scheduler::{Call, CallType, Event, EventType};
 use crate::mesos::v1::task::Reason;
 use crate::mesos::v1::{to_sparse_value, FrameworkId, MasterInfo, Offer, TaskStatus};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +24,9 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+mod known_task;
 mod reconcile;
+pub use known_task::KnownTask;
 pub use reconcile::Reconciliation;
 pub use reconcile::RECONCILE_WAIT;
 
@@ -63,7 +67,7 @@ pub struct State {
     pub offers: Vec<Received<Offer>>,
     /// The latest status per task id as the master sent it (what `$tasks` shows), in launch
     /// order, with the task's name when known; `task_status` reads one.
-    pub tasks: BTreeMap<String, Value>,
+    pub tasks: BTreeMap<String, KnownTask>,
     pub task_order: Vec<String>,
     pub events: EventLog,
     pub last_heartbeat: Option<String>,
@@ -99,7 +103,7 @@ impl State {
     /// The latest status of a task, read (leniently: the kernel's own placeholder for a
     /// task just sent has only what it knows).
     pub fn task_status(&self, task_id: &str) -> Option<TaskStatus> {
-        crate::mesos::v1::message::read_lenient(self.tasks.get(task_id)?)
+        crate::mesos::v1::message::read_lenient(&self.tasks.get(task_id)?.to_value())
     }
 
     /// The outstanding offers as they came (`$offers`).
@@ -109,19 +113,23 @@ impl State {
 
     /// `$tasks` as JSON text, written from the statuses in place (no copy of them made).
     pub fn tasks_json(&self) -> Vec<u8> {
-        let tasks: Vec<&Value> = self
-            .task_order
-            .iter()
-            .filter_map(|id| self.tasks.get(id))
-            .collect();
-        // Writing JSON values into a Vec cannot fail (string keys, finite numbers).
-        serde_json::to_vec(&tasks).unwrap_or_else(|_| b"[]".to_vec())
+        let mut out = Vec::with_capacity(self.tasks.len() * 256 + 2);
+        out.push(b'[');
+        let known = self.task_order.iter().filter_map(|id| self.tasks.get(id));
+        for (i, task) in known.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            task.write_json(&mut out);
+        }
+        out.push(b']');
+        out
     }
 
     pub fn tasks_in_order(&self) -> Vec<Value> {
         self.task_order
             .iter()
-            .filter_map(|id| self.tasks.get(id).cloned())
+            .filter_map(|id| self.tasks.get(id).map(KnownTask::to_value))
             .collect()
     }
 
@@ -141,24 +149,16 @@ impl State {
         if status.reason == Some(Reason::Reconciliation) {
             self.last_reconciled = Some(Instant::now());
         }
-        let id = status.task_id.value.clone();
-        let mut json = serde_json::from_slice::<StatusOf>(record)
+        let raw = serde_json::from_slice::<StatusOf>(record)
             .ok()
             .and_then(|e| e.update)
-            .map_or(Value::Null, |u| u.status);
-        // One lookup in the task map (it holds every task the session has heard of).
-        match self.tasks.entry(id) {
-            std::collections::btree_map::Entry::Occupied(mut known) => {
-                if let (Value::Object(m), Some(name)) = (&mut json, known.get().get("name")) {
-                    m.entry("name").or_insert_with(|| name.clone());
-                }
-                known.insert(json);
-            }
-            std::collections::btree_map::Entry::Vacant(new) => {
-                self.task_order.push(new.key().clone());
-                new.insert(json);
-            }
-        }
+            .map(|u| u.status);
+        let own_name = status.extra.get("name").is_some();
+        self.remember_status(
+            &status.task_id.value,
+            raw.unwrap_or(RawValue::NULL),
+            own_name,
+        );
         // Only updates carrying a uuid are acknowledged, and each uuid once.
         let Some(uuid) = status.uuid.as_deref() else {
             return;
@@ -176,6 +176,35 @@ impl State {
         }
     }
 
+    /// An update that needs no acknowledgement (the master's own: reconciliation, a lost
+    /// agent), read by `light_update` without the typed `Event`.
+    fn apply_unacknowledged(&mut self, update: &LightUpdate<'_>) {
+        if update.head.reason.as_deref() == Some(Reason::Reconciliation.as_str()) {
+            self.last_reconciled = Some(Instant::now());
+        }
+        self.remember_status(
+            &update.head.task_id.value,
+            update.status,
+            update.head.name.is_some(),
+        );
+    }
+
+    /// The task's latest status, as it came, with the name it had unless it has its own.
+    fn remember_status(&mut self, task_id: &str, status: &RawValue, own_name: bool) {
+        // One lookup in the task map (it holds every task the session has heard of).
+        match self.tasks.get_mut(task_id) {
+            Some(known) => {
+                let name = known.name().filter(|_| !own_name).map(Box::from);
+                *known = KnownTask::received(status, name);
+            }
+            None => {
+                self.task_order.push(task_id.to_string());
+                self.tasks
+                    .insert(task_id.to_string(), KnownTask::received(status, None));
+            }
+        }
+    }
+
     fn remember_ack(&mut self, uuid: &str) {
         if self.acked.insert(uuid.to_string()) {
             self.acked_order.push_back(uuid.to_string());
@@ -188,16 +217,66 @@ impl State {
     }
 }
 
-/// An UPDATE event read only for its status, as it came (`$tasks` shows it).
+/// An UPDATE event read only for its status's text, as it came (`$tasks` shows it).
 #[derive(Deserialize)]
-struct StatusOf {
-    update: Option<UpdateOf>,
+struct StatusOf<'a> {
+    #[serde(borrow)]
+    update: Option<UpdateOf<'a>>,
 }
 
 #[derive(Deserialize)]
-struct UpdateOf {
+struct UpdateOf<'a> {
+    #[serde(borrow)]
+    status: &'a RawValue,
+}
+
+/// An UPDATE read only for what the session does with one that needs no acknowledgement:
+/// its status's text and the few fields acted on, borrowed from the record. A reconcile
+/// flood is tens of thousands of these; the typed `Event` of each (every field of its
+/// status in its own `String`) was the larger part of reading one.
+struct LightUpdate<'a> {
+    status: &'a RawValue,
+    head: StatusHead<'a>,
+}
+
+#[derive(Deserialize)]
+struct RecordHead<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    update: Option<UpdateOf<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StatusHead<'a> {
+    #[serde(borrow)]
+    task_id: IdOf<'a>,
+    #[serde(borrow)]
+    state: Cow<'a, str>,
+    #[serde(borrow, default)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    uuid: Option<Cow<'a, str>>,
     #[serde(default)]
-    status: Value,
+    name: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct IdOf<'a> {
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+}
+
+/// The record as a `LightUpdate` when it is an UPDATE without a uuid whose status has
+/// what a TaskStatus requires; anything else is read as a typed `Event`.
+fn light_update(text: &str) -> Option<LightUpdate<'_>> {
+    let record: RecordHead<'_> = serde_json::from_str(text).ok()?;
+    if record.kind.as_deref() != Some(EventType::Update.as_str()) {
+        return None;
+    }
+    let status = record.update?.status;
+    let head: StatusHead<'_> = serde_json::from_str(status.get()).ok()?;
+    head.uuid.is_none().then_some(LightUpdate { status, head })
 }
 
 fn now() -> String {
@@ -606,6 +685,14 @@ impl Stream {
             warn!("ignored an event that is not JSON: it is not UTF-8");
             return None;
         };
+        if let Some(update) = light_update(text) {
+            debug!("scheduler event UPDATE ({}, no uuid)", update.head.state);
+            self.update(|s| {
+                s.apply_unacknowledged(&update);
+                s.log(text, Some(EventType::Update.as_str()));
+            });
+            return None;
+        }
         let typed = match serde_json::from_str::<Event>(text) {
             Ok(e) => e,
             Err(e) => {
@@ -836,12 +923,53 @@ mod tests {
             s.task_order.push(id.to_string());
             s.tasks.insert(
                 id.to_string(),
-                json!({"task_id": {"value": id}, "state": state}),
+                KnownTask::from_value(&json!({"task_id": {"value": id}, "state": state})),
             );
         }
         let written: Value = serde_json::from_slice(&s.tasks_json()).unwrap();
         assert_eq!(written, Value::Array(s.tasks_in_order()));
         assert_eq!(written[0]["task_id"]["value"], "b");
+    }
+
+    #[test]
+    fn updates_without_a_uuid_are_read_lightly_and_others_typed() {
+        let lost = r#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t1"},"state":"TASK_LOST","reason":"REASON_RECONCILIATION","message":"Reconciliation: Task is unknown","source":"SOURCE_MASTER","timestamp":1.5}}}"#;
+        let light = light_update(lost).expect("read lightly");
+        assert_eq!(light.head.task_id.value, "t1");
+        assert_eq!(light.head.state, "TASK_LOST");
+        // Updates to acknowledge, other events, and statuses a TaskStatus could not be
+        // read from go the typed way.
+        let with_uuid = r#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t1"},"state":"TASK_RUNNING","uuid":"AAAA"}}}"#;
+        assert!(light_update(with_uuid).is_none());
+        assert!(light_update(r#"{"type":"HEARTBEAT"}"#).is_none());
+        assert!(
+            light_update(r#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"}}}}"#)
+                .is_none()
+        );
+        assert!(light_update(
+            r#"{"type":"UPDATE","update":{"status":{"task_id":"t","state":"TASK_LOST"}}}"#
+        )
+        .is_none());
+
+        let mut s = State::default();
+        s.tasks.insert(
+            "t1".into(),
+            KnownTask::from_value(
+                &json!({"task_id": {"value": "t1"}, "state": "TASK_STAGING", "name": "web"}),
+            ),
+        );
+        s.task_order.push("t1".into());
+        s.apply_unacknowledged(&light);
+        let t1 = s.tasks["t1"].to_value();
+        assert_eq!(t1["state"], "TASK_LOST");
+        assert_eq!(t1["name"], "web");
+        assert_eq!(t1["message"], "Reconciliation: Task is unknown");
+        assert!(s.last_reconciled.is_some());
+        // A task heard of first by reconciliation joins the order.
+        let other = lost.replace("t1", "t2");
+        s.apply_unacknowledged(&light_update(&other).unwrap());
+        assert_eq!(s.task_order, ["t1", "t2"]);
+        assert!(s.tasks["t2"].to_value().get("name").is_none());
     }
 
     #[test]
