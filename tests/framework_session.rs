@@ -107,6 +107,19 @@ async fn json_scheduler_calls_get_the_chores_done() {
     h.ok("WAIT ($tasks | map(select(.task_id.value == \"json-1\" and .state == \"TASK_RUNNING\")) | length) == 1 timeout=15s")
         .await;
     h.ok("RECONCILE").await;
+    // Calls the kernel fills nothing in go as jq wrote them, with the framework id added
+    // (the master refuses a call without one).
+    let revived = h.ok(r#"{"type": "REVIVE"}"#).await;
+    assert!(revived.to_string().contains("202 Accepted"), "{revived}");
+    h.ok(
+        r#"{"type": "RECONCILE", "reconcile": {"tasks": [{"task_id": {"value": "json-1"}},
+        {"task_id": {"value": "nope-\(1 + 1)"}}]}}"#,
+    )
+    .await;
+    h.ok(r#"WAIT any($events[]; .update.status.task_id.value == "nope-2" and .update.status.state == "TASK_LOST") timeout=15s"#)
+        .await;
+    h.ok(r#"WAIT any($events[]; .update.status.task_id.value == "json-1" and .update.status.message == "Reconciliation: Latest task state") timeout=15s"#)
+        .await;
     h.ok("TEARDOWN").await;
     let e = h.err("KILL task_id=json-1").await;
     assert!(

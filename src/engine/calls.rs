@@ -11,13 +11,52 @@ use crate::engine::errors::{self, Kind};
 use crate::engine::{Engine, Outcome};
 use crate::jupyter::{CellError, ExecuteContext};
 use crate::mesos::client::{check, json_headers};
+use crate::mesos::v1::scheduler::CallType;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
 /// Scheduler calls need a subscribed framework; they come with the framework session.
 fn scheduler_only(name: &str) -> bool {
     registry::lookup(Api::Scheduler, name).is_some()
         && registry::lookup(Api::Master, name).is_none()
         && registry::lookup(Api::Agent, name).is_none()
+}
+
+/// What routes a call, read from its text without building it.
+#[derive(Deserialize)]
+struct CallHead<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    framework_id: Option<IgnoredAny>,
+    #[serde(default)]
+    reconcile: Option<ReconcileHead>,
+}
+
+#[derive(Deserialize)]
+struct ReconcileHead {
+    #[serde(default)]
+    tasks: Option<IgnoredAny>,
+}
+
+/// Whether a scheduler call goes to the master as it was written: the kernel fills in
+/// the session's SUBSCRIBE, a KILL's agent, a bare DECLINE's offers, an ACKNOWLEDGE's
+/// update and a RECONCILE's missing list, and reads an ACCEPT's offers and a TEARDOWN.
+fn sent_as_text(kind: &CallType, head: &CallHead<'_>) -> bool {
+    match kind {
+        CallType::Subscribe
+        | CallType::Kill
+        | CallType::Decline
+        | CallType::Acknowledge
+        | CallType::Accept
+        | CallType::Teardown
+        | CallType::Other(_) => false,
+        CallType::Reconcile => head.reconcile.as_ref().is_some_and(|r| r.tasks.is_some()),
+        _ => true,
+    }
 }
 
 impl Engine {
@@ -213,6 +252,31 @@ impl Engine {
         }
         let url = crate::mesos::client::operator_url(base);
         Ok(Outcome::answer(reply, &url, spec.name))
+    }
+
+    /// `run_json_call` for the one value of a `{...}` given as its JSON text: a scheduler
+    /// call the kernel fills nothing in goes to the master as that text; anything else is
+    /// read as a value first.
+    pub(crate) async fn run_json_call_text(
+        &mut self,
+        text: Box<RawValue>,
+        ctx: &ExecuteContext,
+    ) -> Result<Outcome, CellError> {
+        if let Ok(head) = serde_json::from_str::<CallHead<'_>>(text.get()) {
+            if let Some(name) = head.kind.as_deref() {
+                let kind = CallType::from_name(name);
+                let scheduler = registry::lookup_all(name)
+                    .iter()
+                    .any(|s| s.api == Api::Scheduler)
+                    && (head.framework_id.is_some() || scheduler_only(name));
+                if scheduler && sent_as_text(&kind, &head) {
+                    let has_id = head.framework_id.is_some();
+                    return self.scheduler_call_text(kind, &text, has_id, ctx).await;
+                }
+            }
+        }
+        let value = serde_json::from_str(text.get()).unwrap_or_default();
+        self.run_json_call(value, ctx).await
     }
 
     /// `{...}`: an object with a `type` is a Mesos call, routed by its type and shape.

@@ -28,6 +28,7 @@ use crate::mesos::v1::{
     Ranges, Resource, Resources, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -119,6 +120,17 @@ async fn changed(
         r = tokio::time::timeout_at(until, rx.changed()) => Ok(matches!(r, Ok(Ok(())))),
         _ = cancel.cancelled() => Err(errors::interrupted()),
     }
+}
+
+/// What a scheduler call shows: the master's answer, or that it was accepted.
+fn call_outcome(kind: &CallType, answer: Value) -> Outcome {
+    let name = kind.as_str().to_string();
+    let value = if answer.is_null() {
+        json!({"type": name, "status": "202 Accepted"})
+    } else {
+        answer
+    };
+    Outcome::shown(value, Some(name))
 }
 
 /// Draws a `TASKS watch` again when the tasks changed since it was last drawn.
@@ -434,13 +446,23 @@ impl Engine {
             self.vars.set("offers", json!([]));
         }
         let _ = spec;
-        let name = kind.as_str().to_string();
-        let value = if answer.is_null() {
-            json!({"type": name, "status": "202 Accepted"})
-        } else {
-            answer
-        };
-        Ok(Outcome::shown(value, Some(name)))
+        Ok(call_outcome(&kind, answer))
+    }
+
+    /// A scheduler call the kernel fills nothing in, sent as the text it was written in.
+    pub(crate) async fn scheduler_call_text(
+        &mut self,
+        kind: CallType,
+        body: &RawValue,
+        has_framework_id: bool,
+        ctx: &ExecuteContext,
+    ) -> Result<Outcome, CellError> {
+        let session = self.session()?;
+        let answer = session
+            .call_text(body.get(), has_framework_id, self.timeout, &ctx.cancel)
+            .await
+            .map_err(|e| mesos_error(&e))?;
+        Ok(call_outcome(&kind, answer))
     }
 
     /// Acknowledges the updates waiting for a manual ACKNOWLEDGE (of one task, or all).

@@ -67,7 +67,27 @@ struct VarHeader {
     len: Option<usize>,
 }
 
-type Reply = Result<Vec<Value>, JqError>;
+type Reply<T = Value> = Result<Vec<T>, JqError>;
+
+/// What an evaluation's outputs are read as: `Value`s, or each output's JSON text (a
+/// call's body goes to Mesos as the text jq wrote, never built as a `Value`).
+pub trait Output: serde::de::DeserializeOwned + Send + 'static {
+    fn from_value(value: Value) -> Self;
+}
+
+impl Output for Value {
+    fn from_value(value: Value) -> Self {
+        value
+    }
+}
+
+impl Output for Box<serde_json::value::RawValue> {
+    fn from_value(value: Value) -> Self {
+        // A Value's own text is JSON; the fallback is never taken.
+        serde_json::value::to_raw_value(&value)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    }
+}
 
 /// What `.` is: a value the kernel holds, or JSON as it came over HTTP. A filter on a
 /// call's answer (`GET_STATE | ...`) hands the worker the answer's bytes, so a big answer
@@ -209,6 +229,17 @@ impl JqWorker {
         vars: &Variables,
         cancel: &CancellationToken,
     ) -> Result<Vec<Value>, WorkerError> {
+        self.eval_as(code, input, vars, cancel).await
+    }
+
+    /// `eval_input` with the outputs read as `T`.
+    pub async fn eval_as<T: Output>(
+        &self,
+        code: &str,
+        input: Input<'_>,
+        vars: &Variables,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<T>, WorkerError> {
         let Some(exe) = &self.exe else {
             return in_process(code, input, vars, cancel).await;
         };
@@ -272,12 +303,12 @@ impl JqWorker {
 
 /// The old way, for when there is no worker binary: a blocking thread, abandoned when the
 /// cell is interrupted.
-async fn in_process(
+async fn in_process<T: Output>(
     code: &str,
     input: Input<'_>,
     vars: &Variables,
     cancel: &CancellationToken,
-) -> Result<Vec<Value>, WorkerError> {
+) -> Result<Vec<T>, WorkerError> {
     let vars = vars.referenced(code);
     let owned = code.to_string();
     let input = match input {
@@ -287,7 +318,9 @@ async fn in_process(
         Input::Json(json) => serde_json::from_slice(json)
             .map_err(|e: serde_json::Error| JqError::InputNotJson(e.to_string()))?,
     };
-    let task = tokio::task::spawn_blocking(move || jq::eval(&owned, &input, &vars));
+    let task = tokio::task::spawn_blocking(move || {
+        jq::eval(&owned, &input, &vars).map(|vs| vs.into_iter().map(T::from_value).collect())
+    });
     tokio::select! {
         r = task => match r {
             Ok(values) => Ok(values?),
@@ -440,12 +473,12 @@ impl Proc {
         }
     }
 
-    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<Reply> {
+    async fn exchange<T: Output>(&mut self, request: &[u8]) -> std::io::Result<Reply<T>> {
         self.in_flight = true;
         write_frame_async(&mut self.stdin, request).await?;
         let frame = read_frame_async(&mut self.stdout).await?;
         self.in_flight = false;
-        parse_json::<Reply>(&frame).map_err(std::io::Error::other)
+        parse_json::<Reply<T>>(&frame).map_err(std::io::Error::other)
     }
 
     async fn kill(mut self) {

@@ -261,6 +261,37 @@ impl Engine {
         Ok(one_value(self.jq(code, input, at, ctx).await?))
     }
 
+    /// `{...}` with jq in it: the one value it gives, as the JSON text jq wrote (a call's
+    /// body goes to Mesos as that text where the kernel fills nothing in).
+    async fn json_call(
+        &mut self,
+        code: &str,
+        at: Pos,
+        ctx: &ExecuteContext,
+    ) -> Result<Outcome, CellError> {
+        let mut texts: Vec<Box<serde_json::value::RawValue>> = self
+            .jq
+            .eval_as(
+                code,
+                jq_worker::Input::Value(&Value::Null),
+                &self.vars,
+                &ctx.cancel,
+            )
+            .await
+            .map_err(|e| self.worker_error(e, code, at))?;
+        if texts.len() == 1 {
+            if let Some(text) = texts.pop() {
+                return self.run_json_call_text(text, ctx).await;
+            }
+        }
+        // None, or several (a list of them): read as values.
+        let values = texts
+            .iter()
+            .map(|t| serde_json::from_str(t.get()).unwrap_or_default())
+            .collect();
+        self.run_json_call(one_value(values), ctx).await
+    }
+
     async fn run_statement(
         &mut self,
         stmt: &Statement,
@@ -325,10 +356,7 @@ impl Engine {
                 None
             }
             Action::Call(call) => Some(self.run_call(call, ctx).await?),
-            Action::JsonCall { code } => {
-                let value = self.jq_one(code, Value::Null, at, ctx).await?;
-                Some(self.run_json_call(value, ctx).await?)
-            }
+            Action::JsonCall { code } => Some(self.json_call(code, at, ctx).await?),
             Action::Http(req) => Some(self.run_http(req, at, ctx).await?),
         };
         let Some(mut outcome) = outcome else {

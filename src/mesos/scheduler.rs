@@ -230,6 +230,25 @@ struct UpdateOf<'a> {
     status: &'a RawValue,
 }
 
+/// A call's text with `"framework_id"` written after its last field (where `call` places
+/// it in a `Value`); text that is not an object is left as it is, for the master to refuse.
+fn with_framework_id(body: &str, fid: &FrameworkId) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(body.len() + 64);
+    let Some(open) = body.trim_end().strip_suffix('}').map(str::trim_end) else {
+        bytes.extend_from_slice(body.as_bytes());
+        return bytes;
+    };
+    bytes.extend_from_slice(open.as_bytes());
+    if !open.ends_with('{') {
+        bytes.push(b',');
+    }
+    bytes.extend_from_slice(b"\"framework_id\":");
+    // Writing an id into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut bytes, &to_sparse_value(fid));
+    bytes.push(b'}');
+    bytes
+}
+
 /// An UPDATE read only for what the session does with one that needs no acknowledgement:
 /// its status's text and the few fields acted on, borrowed from the record. A reconcile
 /// flood is tens of thousands of these; the typed `Event` of each (every field of its
@@ -476,13 +495,43 @@ impl Session {
             m.entry("framework_id")
                 .or_insert_with(|| to_sparse_value(fid));
         }
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let teardown = call_type(&body) == CallType::Teardown;
+        self.post(bytes, sid, teardown, timeout, cancel).await
+    }
+
+    /// Sends a call given as its JSON text (an object) as it is, the framework id written
+    /// in where it has none: a big body (a RECONCILE of 20,000 tasks) is never a `Value`.
+    pub async fn call_text(
+        &self,
+        body: &str,
+        has_framework_id: bool,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Value, MesosError> {
+        let (fid, sid) = self
+            .with_state(|s| (s.framework_id.clone(), s.stream_id.clone()))
+            .unwrap_or((None, None));
+        let bytes = match fid.filter(|_| !has_framework_id) {
+            Some(fid) => with_framework_id(body, &fid),
+            None => body.as_bytes().to_vec(),
+        };
+        self.post(bytes, sid, false, timeout, cancel).await
+    }
+
+    async fn post(
+        &self,
+        bytes: Vec<u8>,
+        sid: Option<String>,
+        teardown: bool,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Value, MesosError> {
         let mut headers = json_headers();
         if let Some(sid) = sid {
             headers.push(("Mesos-Stream-Id".into(), sid));
         }
         let url = scheduler_url(&self.master);
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let teardown = call_type(&body) == CallType::Teardown;
         if teardown {
             // The master closes the stream at once: that end is expected, not a loss.
             self.with_state(|s| s.tearing_down = true);
@@ -929,6 +978,26 @@ mod tests {
         let written: Value = serde_json::from_slice(&s.tasks_json()).unwrap();
         assert_eq!(written, Value::Array(s.tasks_in_order()));
         assert_eq!(written[0]["task_id"]["value"], "b");
+    }
+
+    #[test]
+    fn a_call_given_as_text_gets_the_framework_id_where_a_value_would() {
+        let fid = FrameworkId {
+            value: "F-1".into(),
+            ..Default::default()
+        };
+        let text = r#"{"type":"RECONCILE","reconcile":{"tasks":[{"task_id":{"value":"a"}}]}}"#;
+        let mut value: Value = serde_json::from_str(text).unwrap();
+        value["framework_id"] = to_sparse_value(&fid);
+        assert_eq!(
+            with_framework_id(text, &fid),
+            serde_json::to_vec(&value).unwrap()
+        );
+        assert_eq!(
+            with_framework_id("{ } ", &fid),
+            br#"{"framework_id":{"value":"F-1"}}"#
+        );
+        assert_eq!(with_framework_id("[1]", &fid), b"[1]");
     }
 
     #[test]
