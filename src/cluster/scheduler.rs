@@ -181,9 +181,9 @@ fn check_ids(v: &Value) -> Result<(), String> {
                     continue;
                 }
                 if ID_FIELDS.contains(&k.as_str()) {
-                    let items: Vec<&Value> = match child {
-                        Value::Array(a) => a.iter().collect(),
-                        other => vec![other],
+                    let items: &[Value] = match child {
+                        Value::Array(a) => a,
+                        other => std::slice::from_ref(other),
                     };
                     for item in items {
                         match item {

@@ -262,6 +262,56 @@ impl EventSink {
         };
         self.tx.send(frame(&event)).is_ok()
     }
+
+    /// UPDATE events written together (a reconciliation's answers): one queued write.
+    fn send_updates(&self, batch: UpdateBatch) -> bool {
+        if batch.count == 0 {
+            return true;
+        }
+        self.counts.count_kind_n("UPDATE", batch.count);
+        batch
+            .pieces
+            .into_iter()
+            .chain(std::iter::once(Bytes::from(batch.records)))
+            .filter(|piece| !piece.is_empty())
+            .all(|piece| self.tx.send(piece).is_ok())
+    }
+}
+
+/// UPDATE events as RecordIO records, one after the other in pieces of whole records:
+/// the 20,000 answers of a RECONCILE were 20,000 buffers, each grown twice while written,
+/// copied into its record and queued on its own. The pieces stay small enough that the
+/// stream goes out in chunks of the usual size (a client that copies what it has not yet
+/// read, as simple ones do, would slow to a crawl on one chunk of megabytes).
+#[derive(Default)]
+pub struct UpdateBatch {
+    pieces: Vec<Bytes>,
+    records: Vec<u8>,
+    json: Vec<u8>,
+    count: u64,
+}
+
+/// Where a batch starts a new piece.
+const BATCH_PIECE: usize = 64 << 10;
+
+impl UpdateBatch {
+    pub fn push(&mut self, status: &impl Serialize) {
+        let event = UpdateEvent {
+            r#type: "UPDATE",
+            update: UpdateOf { status },
+        };
+        self.json.clear();
+        // Writing an event cannot fail: its keys are strings and its numbers finite.
+        if serde_json::to_writer(&mut self.json, &event).is_ok() {
+            recordio::encode_into(&self.json, &mut self.records);
+            self.count += 1;
+            if self.records.len() >= BATCH_PIECE {
+                let full =
+                    std::mem::replace(&mut self.records, Vec::with_capacity(BATCH_PIECE * 9 / 8));
+                self.pieces.push(Bytes::from(full));
+            }
+        }
+    }
 }
 
 /// One event as a RecordIO record.
@@ -477,6 +527,12 @@ impl Framework {
     fn send_update(&self, status: &impl Serialize) {
         if let Some(sink) = &self.sink {
             sink.send_update(status);
+        }
+    }
+
+    fn send_updates(&self, batch: UpdateBatch) {
+        if let Some(sink) = &self.sink {
+            sink.send_updates(batch);
         }
     }
 
@@ -940,6 +996,45 @@ pub fn task_updated_event(framework_id: &str, status: &Value, state: &str) -> Va
 pub(crate) mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn a_batch_of_updates_is_the_records_each_would_be() {
+        let statuses = [
+            json!({"task_id": {"value": "a"}, "state": "TASK_LOST"}),
+            json!({"task_id": {"value": "b\u{e9}"}, "state": "TASK_UNKNOWN", "message": "x"}),
+        ];
+        let mut batch = UpdateBatch::default();
+        let mut one_by_one = Vec::new();
+        for status in &statuses {
+            batch.push(status);
+            one_by_one.extend_from_slice(&frame(&UpdateEvent {
+                r#type: "UPDATE",
+                update: UpdateOf { status },
+            }));
+        }
+        assert_eq!(batch.count, 2);
+        assert!(batch.pieces.is_empty());
+        assert_eq!(batch.records, one_by_one);
+        let mut d = recordio::Decoder::new();
+        d.push(&batch.records);
+        let first: Value = serde_json::from_slice(&d.next_record().unwrap().unwrap()).unwrap();
+        assert_eq!(first["update"]["status"]["task_id"]["value"], "a");
+        assert!(d.next_record().is_some());
+        assert!(d.next_record().is_none());
+        // A big batch goes in pieces of whole records.
+        let mut big = UpdateBatch::default();
+        for _ in 0..2000 {
+            big.push(&statuses[1]);
+        }
+        assert!(big.pieces.len() > 1);
+        assert!(big.pieces.iter().all(|p| p.len() < BATCH_PIECE + 200));
+        let mut d = recordio::Decoder::new();
+        for piece in &big.pieces {
+            d.push(piece);
+        }
+        d.push(&big.records);
+        assert_eq!(std::iter::from_fn(|| d.next_record()).count(), 2000);
+    }
 
     /// A master on 127.0.0.1:5050 with short timeouts, for tests of the state machine.
     pub(crate) fn settings() -> Settings {

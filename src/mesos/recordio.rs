@@ -52,15 +52,19 @@ impl Decoder {
                     }
                     // No newline yet: the length line is still arriving.
                     let nl = nl?;
-                    let header = String::from_utf8_lossy(&pending[..nl]).trim().to_string();
+                    // Read in place: a flood is hundreds of thousands of these lines.
+                    let header = pending[..nl].trim_ascii();
                     if header.is_empty() {
                         // Tolerate stray newlines between records.
                         self.start += nl + 1;
                         continue;
                     }
-                    let len: usize = match header.parse() {
-                        Ok(n) => n,
-                        Err(_) => return Some(Err(RecordIoError::BadLength(header))),
+                    let len = match std::str::from_utf8(header).map(str::parse::<usize>) {
+                        Ok(Ok(n)) => n,
+                        _ => {
+                            let shown = String::from_utf8_lossy(header).into_owned();
+                            return Some(Err(RecordIoError::BadLength(shown)));
+                        }
                     };
                     if len > MAX_RECORD_BYTES {
                         return Some(Err(RecordIoError::TooLarge(len)));
@@ -84,9 +88,17 @@ impl Decoder {
 
 /// Frames one record.
 pub fn encode(record: &[u8]) -> Vec<u8> {
-    let mut out = format!("{}\n", record.len()).into_bytes();
-    out.extend_from_slice(record);
+    let mut out = Vec::with_capacity(record.len() + 8);
+    encode_into(record, &mut out);
     out
+}
+
+/// Appends `record` to `out` as a RecordIO record.
+pub fn encode_into(record: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = writeln!(out, "{}", record.len());
+    out.extend_from_slice(record);
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,8 +66,9 @@ pub struct State {
     /// Outstanding offers (added on OFFERS, removed on RESCIND or use).
     pub offers: Vec<Received<Offer>>,
     /// The latest status per task id as the master sent it (what `$tasks` shows), in launch
-    /// order, with the task's name when known; `task_status` reads one.
-    pub tasks: BTreeMap<String, KnownTask>,
+    /// order, with the task's name when known; `task_status` reads one. Found by hashing:
+    /// a reconcile flood looks up tens of thousands of ids in tens of thousands.
+    pub tasks: HashMap<String, KnownTask>,
     pub task_order: Vec<String>,
     pub events: EventLog,
     pub last_heartbeat: Option<String>,

@@ -35,8 +35,12 @@ impl EventCounts {
     }
 
     pub fn count_kind(&self, kind: &str) {
+        self.count_kind_n(kind, 1);
+    }
+
+    pub fn count_kind_n(&self, kind: &str, n: u64) {
         if let Some(i) = EVENT_TYPES.iter().position(|t| *t == kind) {
-            self.0[i].fetch_add(1, Ordering::Relaxed);
+            self.0[i].fetch_add(n, Ordering::Relaxed);
         }
     }
 

@@ -131,16 +131,19 @@ impl Master {
                 unreachable_time: None,
             }
         }
+        // The answers go out together, in the order asked.
+        let mut batch = UpdateBatch::default();
         if tasks.is_empty() {
             for t in &f.tasks {
-                f.send_update(&latest(t));
+                batch.push(&latest(t));
             }
+            f.send_updates(batch);
             return;
         }
         for wanted in tasks {
             let task_id = id_of(wanted.get("task_id")).unwrap_or_default();
             if let Some(t) = f.task(&task_id) {
-                f.send_update(&latest(t));
+                batch.push(&latest(t));
                 continue;
             }
             let agent = id_of(wanted.get("agent_id"));
@@ -156,7 +159,7 @@ impl Master {
             } else {
                 "TASK_LOST"
             };
-            f.send_update(&Reconciled {
+            batch.push(&Reconciled {
                 task_id: &task_id,
                 state,
                 message,
@@ -165,6 +168,7 @@ impl Master {
                 unreachable_time: lost.and_then(|(_, time)| time).map(time_info),
             });
         }
+        f.send_updates(batch);
     }
 
     /// ACKNOWLEDGE: the agent moves on to the task's next update; an acknowledged terminal

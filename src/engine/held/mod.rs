@@ -6,6 +6,7 @@
 //! `$s.get_state.get_tasks.tasks | map(select(.state == "TASK_RUNNING")) | length`
 //! took jaq ~15 ms, nearly all of it cache misses in those values (docs/benchmarks.md).
 
+mod make;
 mod query;
 mod store;
 

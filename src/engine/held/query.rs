@@ -22,12 +22,12 @@ use std::cmp::Ordering;
 use std::rc::Rc;
 
 /// Not answered here: jaq runs the expression.
-struct Fallback;
-type R<T> = Result<T, Fallback>;
+pub(super) struct Fallback;
+pub(super) type R<T> = Result<T, Fallback>;
 
 /// A value during evaluation: a node of a held value, or one the expression made.
 #[derive(Clone)]
-enum V<'s> {
+pub(super) enum V<'s> {
     Node(&'s Store, Node),
     Null,
     Bool(bool),
@@ -36,6 +36,8 @@ enum V<'s> {
     /// A string written in the expression without escapes.
     Lit(&'s str),
     Arr(Rc<Vec<V<'s>>>),
+    /// An object the expression made (`make.rs`): string keys, each once, in order.
+    Obj(Rc<Vec<(V<'s>, V<'s>)>>),
 }
 
 /// What a value is, to compare and measure it.
@@ -46,6 +48,7 @@ enum View<'a, 's> {
     Str(&'a [u8]),
     Arr(Items<'a, 's>),
     Obj(&'s Store, u32, u32),
+    Made(&'a [(V<'s>, V<'s>)]),
 }
 
 #[derive(Clone, Copy)]
@@ -78,6 +81,7 @@ impl<'s> V<'s> {
             V::Str(s) => View::Str(s),
             V::Lit(s) => View::Str(s.as_bytes()),
             V::Arr(items) => View::Arr(Items::Made(items)),
+            V::Obj(entries) => View::Made(entries),
             V::Node(store, node) => match *node {
                 Node::Null => View::Null,
                 Node::Bool(b) => View::Bool(b),
@@ -98,7 +102,7 @@ impl<'s> V<'s> {
         )
     }
 
-    fn to_val(&self) -> Val {
+    pub(super) fn to_val(&self) -> Val {
         match self {
             V::Node(store, node) => store.to_val(*node),
             V::Null => Val::Null,
@@ -107,6 +111,7 @@ impl<'s> V<'s> {
             V::Str(s) => Val::utf8_str(Bytes::copy_from_slice(s)),
             V::Lit(s) => Val::utf8_str(Bytes::copy_from_slice(s.as_bytes())),
             V::Arr(items) => Val::Arr(Rc::new(items.iter().map(V::to_val).collect())),
+            V::Obj(entries) => super::make::object_val(entries),
         }
     }
 }
@@ -144,7 +149,14 @@ impl<'c> Query<'c> {
 fn answerable(t: &Term<&str>) -> bool {
     match t {
         Term::Id | Term::Num(_) | Term::Var(_) | Term::Arr(None) => true,
-        Term::Str(None, parts) => parts.iter().all(|p| !matches!(p, StrPart::Term(_))),
+        Term::Str(None, parts) => parts.iter().all(|p| match p {
+            StrPart::Term(t) => answerable(t),
+            _ => true,
+        }),
+        Term::Obj(entries) => entries.iter().all(|(k, v)| {
+            matches!(k, Term::Str(None, parts) if literal(parts).is_ok())
+                && v.as_ref().is_some_and(answerable)
+        }),
         Term::Arr(Some(f)) => answerable(f),
         Term::BinOp(l, op, r) => {
             matches!(
@@ -198,9 +210,11 @@ const CALLS: &[(&str, usize)] = &[
     ("all", 2),
     ("select", 1),
     ("map", 1),
+    ("range", 1),
+    ("range", 2),
 ];
 
-struct Eval<'v, 's> {
+pub(super) struct Eval<'v, 's> {
     vars: &'v [(&'v str, &'s Store)],
     /// The id of each key the expression names, per store: looked up once, not per object.
     keys: RefCell<Vec<(*const Store, *const u8, Option<u32>)>>,
@@ -210,17 +224,27 @@ impl<'s> Eval<'_, 's> {
     /// Pushes the values of `t` on `x` onto `out`. Streams are kept on `out` itself (a
     /// caller looks at what was pushed after its mark), so a query over 10,000 tasks does
     /// not allocate per task.
-    fn run(&self, t: &Term<&'s str>, x: V<'s>, out: &mut Vec<V<'s>>) -> R<()> {
+    pub(super) fn run(&self, t: &Term<&'s str>, x: V<'s>, out: &mut Vec<V<'s>>) -> R<()> {
         if out.len() > MAX_OUTPUTS {
             return Err(Fallback);
         }
         match t {
             Term::Id => out.push(x),
             Term::Num(n) => out.push(number(n)?),
-            Term::Str(None, parts) => out.push(match literal_ref(parts) {
-                Ok(text) => V::Lit(text),
-                Err(_) => V::Str(literal(parts)?.into()),
-            }),
+            Term::Str(None, parts) => {
+                let v = match literal_ref(parts) {
+                    Ok(text) => V::Lit(text),
+                    Err(_) => match literal(parts) {
+                        Ok(text) => V::Str(text.into()),
+                        Err(_) => self.interpolated(parts, x, out)?,
+                    },
+                };
+                out.push(v);
+            }
+            Term::Obj(entries) => {
+                let v = self.object(entries, x, out)?;
+                out.push(v);
+            }
             Term::Arr(None) => out.push(V::Arr(Rc::new(Vec::new()))),
             Term::Arr(Some(f)) => {
                 let mut items = Vec::new();
@@ -251,7 +275,7 @@ impl<'s> Eval<'_, 's> {
 
     /// The only value of `t`; more or fewer is left to jaq (the order in which jaq pairs
     /// the values of two streams is not repeated here).
-    fn one(&self, t: &Term<&'s str>, x: V<'s>, out: &mut Vec<V<'s>>) -> R<V<'s>> {
+    pub(super) fn one(&self, t: &Term<&'s str>, x: V<'s>, out: &mut Vec<V<'s>>) -> R<V<'s>> {
         let mark = out.len();
         self.run(t, x, out)?;
         match out.len() - mark {
@@ -380,6 +404,8 @@ impl<'s> Eval<'_, 's> {
                 })?;
                 out.push(V::Bool(found == (name == "any")));
             }
+            ("range", [upto]) => self.range(None, upto, x, out)?,
+            ("range", [from, upto]) => self.range(Some(from), upto, x, out)?,
             ("map", [f]) => {
                 let mut items = Vec::new();
                 each(&x, Opt::Essential, |item| self.run(f, item, &mut items))?;
@@ -443,6 +469,7 @@ impl<'s> Eval<'_, 's> {
                     .and_then(|id| store.get(*start, *len, id));
                 Ok(Some(found.map_or(V::Null, |n| V::Node(store, n))))
             }
+            V::Obj(entries) => Ok(Some(super::make::get(entries, key.as_bytes()))),
             _ => optional(opt),
         }
     }
@@ -496,6 +523,7 @@ fn each<'s>(x: &V<'s>, opt: Opt, mut f: impl FnMut(V<'s>) -> R<()>) -> R<()> {
         View::Obj(store, start, len) => store
             .entries(start, len)
             .try_for_each(|(_, n)| f(V::Node(store, n))),
+        View::Made(entries) => entries.iter().try_for_each(|(_, v)| f(v.clone())),
         _ => optional::<()>(opt).map(|_| ()),
     }
 }
@@ -548,6 +576,7 @@ fn keys<'s>(x: &V<'s>) -> R<V<'s>> {
         View::Arr(items) => (0..items.len())
             .map(|i| V::Num(Num::from_integral(i)))
             .collect(),
+        View::Made(entries) => super::make::sorted_keys(entries),
         _ => return Err(Fallback),
     };
     Ok(V::Arr(Rc::new(keys)))
@@ -562,6 +591,7 @@ fn length<'s>(x: &V<'s>) -> R<V<'s>> {
             .count(),
         View::Arr(items) => items.len(),
         View::Obj(_, _, len) => len as usize,
+        View::Made(entries) => entries.len(),
         View::Num(Num::Int(i)) => return Ok(V::Num(Num::Int(i.checked_abs().ok_or(Fallback)?))),
         View::Num(Num::Float(f)) => return Ok(V::Num(Num::Float(f.abs()))),
         View::Num(_) | View::Bool(_) => return Err(Fallback),
@@ -576,11 +606,15 @@ fn type_name(x: &V<'_>) -> &'static str {
         View::Num(_) => "number",
         View::Str(_) => "string",
         View::Arr(_) => "array",
-        View::Obj(..) => "object",
+        View::Obj(..) | View::Made(_) => "object",
     }
 }
 
 fn compare(a: &V<'_>, cmp: Cmp, b: &V<'_>) -> R<bool> {
+    // Objects made by the expression are compared by jaq.
+    if super::make::has_made(a) || super::make::has_made(b) {
+        return Err(Fallback);
+    }
     let order = match cmp {
         Cmp::Eq => return Ok(equal(a, b)),
         Cmp::Ne => return Ok(!equal(a, b)),
@@ -634,7 +668,7 @@ fn number<'s>(text: &str) -> R<V<'s>> {
 }
 
 /// A string literal's text (escapes decoded); one with `\(...)` is left to jaq.
-fn literal<'s>(parts: &[StrPart<&'s str, Term<&'s str>>]) -> R<Vec<u8>> {
+pub(super) fn literal<'s>(parts: &[StrPart<&'s str, Term<&'s str>>]) -> R<Vec<u8>> {
     let mut s = String::new();
     for part in parts {
         match part {

@@ -100,6 +100,16 @@ fn answered_queries_give_what_jaq_gives() {
         "[] | any, all, any(.x), all(.x)",
         "any($s.get_state.get_tasks.tasks[]; .ports | any(. == 31001))",
         "$s | any, all",
+        // Made here: objects, strings with `\(...)`, ranges (a call's body).
+        "[range(5) | {\"task_id\": {\"value\": \"r-\\(.)\"}}]",
+        "range(2; 5), range(0), range(3; 1), {(\"a\"): 1}",
+        "{a: 1, \"b\": [range(3)], a: 2} | keys, length, .a, .b[1], (.[] | type), type",
+        "{\"k\\u00e9\": null, b: \"x\"} | map(type), .[], .missing",
+        "\"\\(null) \\(true) \\(1) \\(7) x\\(\"y\") \\u00e9\"",
+        "$s.get_state.get_tasks.tasks[] | \"\\(.name)!\"",
+        "[$s.get_state.get_tasks.tasks[] | {name: .name, n: (.ports | length), s: .state}]",
+        "{} | length, keys",
+        "[{a: 1}, {b: 2}] | map(keys)",
     ];
     for code in answered {
         let ours = ours(code, &s).unwrap_or_else(|| panic!("not answered: {code}"));
@@ -127,8 +137,13 @@ fn the_rest_is_left_to_jaq() {
         "$s.get_state.get_tasks.tasks[3].labels == {\"b\": [1, {\"c\": 2}], \"a\": 1}",
         // The length of an integer past 64 bits.
         "$s.get_state.get_tasks.tasks[].ports[] | length",
-        "$s.get_state.get_tasks.tasks[] | \"\\(.name)!\"",
         "$s.get_state.get_tasks.tasks[] | .name // 1",
+        "{a: (1, 2)}",
+        "\"\\(1.5)\", \"\\([1])\"",
+        "{a: 1} == {a: 1}",
+        "[{a: 1}] == [{a: 1}]",
+        "range(1.5)",
+        "{$s}",
         "$s.get_state.get_tasks.tasks[] | (.ports[] , 1) == 1",
         "$s.get_state.get_tasks.tasks[] as $t | $t.name",
         "def f: .; $s | f",
@@ -206,6 +221,7 @@ fn what_can_be_answered_is_known_before_reading_the_input() {
         ".a.b[0] | length",
         "map(select(.x and .y != 1))",
         "any(.[]; . > 2)",
+        "[range(3) | {task_id: {value: \"t-\\(.)\"}}]",
     ] {
         assert!(parse_query(code).is_some(), "{code}");
     }
@@ -215,7 +231,8 @@ fn what_can_be_answered_is_known_before_reading_the_input() {
         "1 + 1",
         ". as $x | $x",
         "first(.[])",
-        "\"\\(.)\"",
+        "\"\\(. + 1)\"",
+        "{a: 1 + 1}",
         "(.a",
     ] {
         assert!(parse_query(code).is_none(), "{code}");
