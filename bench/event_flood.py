@@ -16,12 +16,21 @@ A B A B; medians and ratios (ours / peer: above 1 means the kernel is faster).
   the task's next one is sent. Measured from ACCEPT to all M tasks TASK_RUNNING (2M events
   and 2M acknowledgements).
 
+The cluster's work directory (its sandboxes) is on tmpfs (`/dev/shm`) where there is one:
+each launched task gets a sandbox directory with its stdout and stderr, and on this kind of
+machine ext4's inode allocation in a /tmp that earlier runs filled and emptied took the
+cluster ~3 ms of CPU per task, which bounded both sides' launch rates (`--work-dir` to
+choose; `--work-dir ''` for the cluster's default under $TMPDIR).
+
+Before each measured flood the cluster is left to become idle (`settle`), so that neither
+side is measured while the cluster still tears down the other's 2,000 tasks.
+
 The kernel's RSS is sampled every 20 ms: before the first flood, its peak during the floods,
 and after each round (flat means the rounds do not accumulate). The kernel's CPU time per
 event (user + system, from /proc) is reported beside the rates: on a loaded machine it moves
 far less than wall time, so it compares two builds where the rates cannot.
 Usage: python bench/event_flood.py [--events 20000] [--tasks 2000] [--rounds 3]
-       [--first-cell '%http on']
+       [--first-cell '%http on'] [--work-dir DIR]
 """
 
 import argparse
@@ -29,7 +38,9 @@ import collections
 import datetime
 import json
 import os
+import shutil
 import statistics
+import tempfile
 import threading
 import time
 
@@ -79,6 +90,18 @@ def received(text):
     """The kernel's arrival stamp (RFC 3339, UTC, milliseconds) as epoch seconds."""
     stamp = json.loads(text)
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def settle(pid, deadline=15.0):
+    """Waits until the cluster is idle (under 5 % of a core over 200 ms): a flood's
+    TEARDOWN leaves it killing 2,000 tasks, and the measurement after it, ours or the
+    peer's, would otherwise share the machine with that."""
+    end = time.time() + deadline
+    while time.time() < end:
+        before = cpu_seconds(pid)
+        time.sleep(0.2)
+        if cpu_seconds(pid) - before < 0.01:
+            return
 
 
 # --- mesos-kernel -------------------------------------------------------------------------
@@ -231,10 +254,18 @@ def main():
     ap.add_argument("--first-cell", default=None,
                     help="a cell the kernel runs before the floods, e.g. '%%http on' or "
                          "'%%record /tmp/flood.jsonl' to measure what the wire costs when on")
+    ap.add_argument("--work-dir", default=None,
+                    help="the cluster's work directory (default: a new one under /dev/shm when "
+                         "it exists; '' for the cluster's own default)")
     args = ap.parse_args()
+    work_dir, made = args.work_dir, None
+    if work_dir is None and os.path.isdir("/dev/shm"):
+        work_dir = made = tempfile.mkdtemp(prefix="event-flood-", dir="/dev/shm")
+    flags = ["--work-dir", work_dir] if work_dir else []
+    print(f"cluster work directory: {work_dir or 'its default'}", flush=True)
     # One big agent: every launch flood fits in a single offer.
     cluster, master = start_cluster("--agents", "1", "--cpus", "10000", "--mem", "10000000",
-                                    "--seed", "1")
+                                    "--seed", "1", *flags)
     ours_rec, ours_steady, peer_rec, peer_steady, ours_up, peer_up = [], [], [], [], [], []
     cpu_rec, cpu_up = [], []
     rss_after = []
@@ -253,20 +284,24 @@ def main():
         for r in range(args.rounds):
             # reconcile: a framework each side, subscribed for the round.
             execute(kc, f"SUBSCRIBE name=reconcile{r} user=bench")
+            settle(cluster.pid)
             burst, steady, cpu = ours_reconcile(kc, pid, args.events, f"r{r}")
             ours_rec.append(burst)
             ours_steady.append(steady)
             cpu_rec.append(cpu)
             execute(kc, "TEARDOWN")
             fw = PeerFramework(master, f"peer-reconcile{r}")
+            settle(cluster.pid)
             burst, steady = peer_reconcile(fw, args.events, f"r{r}")
             peer_rec.append(burst)
             peer_steady.append(steady)
             fw.close()
             # launch
+            settle(cluster.pid)
             rate, cpu = ours_launch(kc, pid, args.tasks, f"l{r}")
             ours_up.append(rate)
             cpu_up.append(cpu)
+            settle(cluster.pid)
             peer_up.append(peer_launch(master, args.tasks, f"pl{r}"))
             rss_after.append(rss_mib(pid))
             print(f"round {r + 1}: reconcile {ours_rec[-1]:.0f} / {peer_rec[-1]:.0f} events/s, "
@@ -279,6 +314,8 @@ def main():
     finally:
         cluster.terminate()
         cluster.wait(timeout=30)
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
 
     med = statistics.median
     print(f"reconcile flood: {args.events} UPDATE events, no acknowledgements; "
