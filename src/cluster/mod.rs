@@ -28,6 +28,7 @@ pub mod logging;
 mod metrics;
 mod operations;
 mod operator;
+mod reconcile_call;
 mod replica;
 mod reply;
 pub mod resources;

@@ -3,9 +3,10 @@
 //! the state machine. Accepted calls answer 202; SUBSCRIBE answers with the event stream.
 
 use super::auth::Principal;
+use super::reconcile_call;
 use super::reply;
 use super::runtime::Shared;
-use super::state::{frame, id_of, CallError};
+use super::state::{frame, id_of, CallError, Wanted};
 use crate::mesos::v1::scheduler::CallType;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method};
@@ -348,7 +349,13 @@ pub async fn scheduler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let call = match reply::parse_post(&method, &headers, &body) {
+    // A RECONCILE's task list is read borrowing the body; the rest of it as any call.
+    let reconciled = reconcile_call::split(&body);
+    let read = match &reconciled {
+        Some(split) => reply::parse_post(&method, &headers, &split.rest),
+        None => reply::parse_post(&method, &headers, &body),
+    };
+    let call = match read {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -510,10 +517,18 @@ pub async fn scheduler(
                 Ok(())
             }
             "RECONCILE" => {
-                let tasks = call
-                    .pointer("/reconcile/tasks")
-                    .and_then(Value::as_array)
-                    .map_or(&[][..], Vec::as_slice);
+                let from_value;
+                let tasks: &[Wanted<'_>] = match &reconciled {
+                    Some(split) => &split.tasks,
+                    None => {
+                        from_value = Wanted::from_values(
+                            call.pointer("/reconcile/tasks")
+                                .and_then(Value::as_array)
+                                .map_or(&[][..], Vec::as_slice),
+                        );
+                        &from_value
+                    }
+                };
                 m.reconcile(&fid, tasks);
                 Ok(())
             }

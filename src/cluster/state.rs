@@ -30,7 +30,7 @@ mod frameworks;
 mod launch;
 mod offers;
 mod updates;
-pub use updates::StatusExtra;
+pub use updates::{StatusExtra, Wanted};
 mod allocation;
 mod allocator;
 mod counts;

@@ -2,6 +2,53 @@
 //! status updates, with what health checks and checks add to them.
 
 use super::*;
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// A task a RECONCILE asks about (`Call.Reconcile.Task`), read from the call's text
+/// borrowing it, or from its value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wanted<'a> {
+    #[serde(borrow)]
+    pub task_id: IdText<'a>,
+    #[serde(borrow, default)]
+    pub agent_id: Option<IdText<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdText<'a> {
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+}
+
+impl<'a> Wanted<'a> {
+    pub fn task(task_id: &'a str) -> Wanted<'a> {
+        Wanted {
+            task_id: IdText {
+                value: task_id.into(),
+            },
+            agent_id: None,
+        }
+    }
+
+    /// The tasks of a RECONCILE's value (the call as the master read it).
+    pub fn from_values(tasks: &'a [Value]) -> Vec<Wanted<'a>> {
+        let text = |v: Option<&'a Value>| {
+            v.and_then(|v| v.get("value"))
+                .and_then(Value::as_str)
+                .map(|s| IdText { value: s.into() })
+        };
+        tasks
+            .iter()
+            .map(|t| Wanted {
+                task_id: text(t.get("task_id")).unwrap_or(IdText { value: "".into() }),
+                agent_id: text(t.get("agent_id")),
+            })
+            .collect()
+    }
+}
 use crate::mesos::v1::Source;
 
 /// What a health check or a check adds to an executor's update (`checks.rs`).
@@ -88,13 +135,7 @@ impl Master {
                     let _ = kill.send(true);
                 }
             }
-            None => {
-                let unknown = json!([{ "task_id": id(task_id) }]);
-                self.reconcile(
-                    framework_id,
-                    unknown.as_array().map(Vec::as_slice).unwrap_or(&[]),
-                );
-            }
+            None => self.reconcile(framework_id, &[Wanted::task(task_id)]),
         }
     }
 
@@ -117,7 +158,7 @@ impl Master {
     /// Each answer is written straight into its record (`Reconciled`): a framework
     /// reconciling 20,000 tasks had the master build, copy and write a `Value` three times
     /// per task (two thirds of its time in `perf`).
-    pub fn reconcile(&mut self, framework_id: &str, tasks: &[Value]) {
+    pub fn reconcile(&mut self, framework_id: &str, tasks: &[Wanted<'_>]) {
         let Some(f) = self.framework(framework_id) else {
             return;
         };
@@ -141,13 +182,13 @@ impl Master {
             return;
         }
         for wanted in tasks {
-            let task_id = id_of(wanted.get("task_id")).unwrap_or_default();
-            if let Some(t) = f.task(&task_id) {
+            let task_id = &*wanted.task_id.value;
+            if let Some(t) = f.task(task_id) {
                 batch.push(&latest(t));
                 continue;
             }
-            let agent = id_of(wanted.get("agent_id"));
-            let lost = agent.as_deref().and_then(|a| self.lost_agent(a));
+            let agent = wanted.agent_id.as_ref().map(|a| &*a.value);
+            let lost = agent.and_then(|a| self.lost_agent(a));
             // Mesos's order: an unreachable agent, a gone agent, else unknown.
             let (state, message) = match lost {
                 Some((_, Some(_))) => ("TASK_UNREACHABLE", "Reconciliation: Task is unreachable"),
@@ -160,11 +201,11 @@ impl Master {
                 "TASK_LOST"
             };
             batch.push(&Reconciled {
-                task_id: &task_id,
+                task_id,
                 state,
                 message,
                 timestamp: now_secs(),
-                agent_id: agent.as_deref(),
+                agent_id: agent,
                 unreachable_time: lost.and_then(|(_, time)| time).map(time_info),
             });
         }
