@@ -489,9 +489,7 @@ impl Session {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Value, MesosError> {
-        let (fid, sid) = self
-            .with_state(|s| (s.framework_id.clone(), s.stream_id.clone()))
-            .unwrap_or((None, None));
+        let (fid, sid) = self.ids();
         if let (Value::Object(m), Some(fid)) = (&mut body, &fid) {
             m.entry("framework_id")
                 .or_insert_with(|| to_sparse_value(fid));
@@ -510,14 +508,18 @@ impl Session {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<Value, MesosError> {
-        let (fid, sid) = self
-            .with_state(|s| (s.framework_id.clone(), s.stream_id.clone()))
-            .unwrap_or((None, None));
+        let (fid, sid) = self.ids();
         let bytes = match fid.filter(|_| !has_framework_id) {
             Some(fid) => with_framework_id(body, &fid),
             None => body.as_bytes().to_vec(),
         };
         self.post(bytes, sid, false, timeout, cancel).await
+    }
+
+    /// The framework id and the Mesos-Stream-Id every call carries.
+    fn ids(&self) -> (Option<FrameworkId>, Option<String>) {
+        self.with_state(|s| (s.framework_id.clone(), s.stream_id.clone()))
+            .unwrap_or((None, None))
     }
 
     async fn post(
