@@ -5,15 +5,15 @@
 //! does not read as `Call.Reconcile.Task`s exactly (a field of another type, one not in the
 //! message) is read the usual way, for the usual error.
 
-use super::state::Wanted;
+use crate::mesos::v1::scheduler::ReconcileTask;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// The call without its task list, and the list.
-pub struct Split<'a> {
+pub struct Split {
     pub rest: Vec<u8>,
-    pub tasks: Vec<Wanted<'a>>,
+    pub tasks: Vec<ReconcileTask>,
 }
 
 #[derive(Deserialize)]
@@ -31,13 +31,22 @@ struct PeekReconcile<'a> {
 }
 
 /// `body` split when it is a RECONCILE with a task list that reads as one.
-pub fn split(body: &[u8]) -> Option<Split<'_>> {
+pub fn split(body: &[u8]) -> Option<Split> {
     let peek: Peek<'_> = serde_json::from_slice(body).ok()?;
     if peek.kind.as_deref() != Some("RECONCILE") {
         return None;
     }
     let raw = peek.reconcile?.tasks?;
-    let tasks: Vec<Wanted<'_>> = serde_json::from_str(raw.get()).ok()?;
+    let tasks: Vec<ReconcileTask> = serde_json::from_str(raw.get()).ok()?;
+    // A field the message does not have is the usual reading's to answer.
+    let unknown = |t: &ReconcileTask| {
+        !t.extra.is_empty()
+            || !t.task_id.extra.is_empty()
+            || t.agent_id.as_ref().is_some_and(|a| !a.extra.is_empty())
+    };
+    if tasks.iter().any(unknown) {
+        return None;
+    }
     // Where the list lies in the body (the raw value is a slice of it).
     let text = raw.get().as_bytes();
     let start = (text.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
@@ -69,8 +78,8 @@ mod tests {
             json!({"type": "RECONCILE", "framework_id": {"value": "F"}, "reconcile": {"tasks": []}})
         );
         assert_eq!(s.tasks.len(), 2);
-        assert_eq!(s.tasks[1].task_id.value, "b\u{e9}");
-        assert_eq!(s.tasks[1].agent_id.as_ref().unwrap().value, "S1");
+        assert_eq!(s.tasks[1].task_id.as_str(), "b\u{e9}");
+        assert_eq!(s.tasks[1].agent_id.as_ref().unwrap().as_str(), "S1");
         assert!(s.tasks[0].agent_id.is_none());
     }
 
@@ -81,6 +90,7 @@ mod tests {
             r#"{"type": "RECONCILE", "reconcile": {}}"#,
             r#"{"type": "RECONCILE", "reconcile": {"tasks": [{"task_id": {"value": 1}}]}}"#,
             r#"{"type": "RECONCILE", "reconcile": {"tasks": [{"task_id": {"value": "a"}, "x": 1}]}}"#,
+            r#"{"type": "RECONCILE", "reconcile": {"tasks": [{"task_id": {"value": "a", "x": 1}}]}}"#,
             r#"{"type": "RECONCILE", "reconcile": {"tasks": [{"agent_id": {"value": "a"}}]}}"#,
             r#"{"type": "RECONCILE", "type": "RECONCILE", "reconcile": {"tasks": []}}"#,
             r#"{"type": "RECONCILE", "reconcile": {"tasks": []}"#,

@@ -6,8 +6,9 @@ use super::auth::Principal;
 use super::reconcile_call;
 use super::reply;
 use super::runtime::Shared;
-use super::state::{frame, id_of, CallError, Wanted};
-use crate::mesos::v1::scheduler::CallType;
+use super::state::{frame, id_of, CallError};
+use crate::mesos::v1::message::read_lenient;
+use crate::mesos::v1::scheduler::{CallType, ReconcileTask};
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
@@ -517,15 +518,16 @@ pub async fn scheduler(
                 Ok(())
             }
             "RECONCILE" => {
-                let from_value;
-                let tasks: &[Wanted<'_>] = match &reconciled {
+                let from_value: Vec<ReconcileTask>;
+                let tasks = match &reconciled {
                     Some(split) => &split.tasks,
                     None => {
-                        from_value = Wanted::from_values(
-                            call.pointer("/reconcile/tasks")
-                                .and_then(Value::as_array)
-                                .map_or(&[][..], Vec::as_slice),
-                        );
+                        let listed = call.pointer("/reconcile/tasks").and_then(Value::as_array);
+                        from_value = listed
+                            .into_iter()
+                            .flatten()
+                            .map(|t| read_lenient(t).unwrap_or_default())
+                            .collect();
                         &from_value
                     }
                 };

@@ -30,7 +30,7 @@ mod frameworks;
 mod launch;
 mod offers;
 mod updates;
-pub use updates::{StatusExtra, Wanted};
+pub use updates::StatusExtra;
 mod allocation;
 mod allocator;
 mod counts;

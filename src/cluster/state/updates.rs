@@ -2,53 +2,7 @@
 //! status updates, with what health checks and checks add to them.
 
 use super::*;
-use serde::Deserialize;
-use std::borrow::Cow;
-
-/// A task a RECONCILE asks about (`Call.Reconcile.Task`), read from the call's text
-/// borrowing it, or from its value.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Wanted<'a> {
-    #[serde(borrow)]
-    pub task_id: IdText<'a>,
-    #[serde(borrow, default)]
-    pub agent_id: Option<IdText<'a>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdText<'a> {
-    #[serde(borrow)]
-    pub value: Cow<'a, str>,
-}
-
-impl<'a> Wanted<'a> {
-    pub fn task(task_id: &'a str) -> Wanted<'a> {
-        Wanted {
-            task_id: IdText {
-                value: task_id.into(),
-            },
-            agent_id: None,
-        }
-    }
-
-    /// The tasks of a RECONCILE's value (the call as the master read it).
-    pub fn from_values(tasks: &'a [Value]) -> Vec<Wanted<'a>> {
-        let text = |v: Option<&'a Value>| {
-            v.and_then(|v| v.get("value"))
-                .and_then(Value::as_str)
-                .map(|s| IdText { value: s.into() })
-        };
-        tasks
-            .iter()
-            .map(|t| Wanted {
-                task_id: text(t.get("task_id")).unwrap_or(IdText { value: "".into() }),
-                agent_id: text(t.get("agent_id")),
-            })
-            .collect()
-    }
-}
+use crate::mesos::v1::scheduler::ReconcileTask;
 use crate::mesos::v1::Source;
 
 /// What a health check or a check adds to an executor's update (`checks.rs`).
@@ -135,7 +89,13 @@ impl Master {
                     let _ = kill.send(true);
                 }
             }
-            None => self.reconcile(framework_id, &[Wanted::task(task_id)]),
+            None => {
+                let unknown = ReconcileTask {
+                    task_id: task_id.into(),
+                    ..Default::default()
+                };
+                self.reconcile(framework_id, &[unknown]);
+            }
         }
     }
 
@@ -158,7 +118,7 @@ impl Master {
     /// Each answer is written straight into its record (`Reconciled`): a framework
     /// reconciling 20,000 tasks had the master build, copy and write a `Value` three times
     /// per task (two thirds of its time in `perf`).
-    pub fn reconcile(&mut self, framework_id: &str, tasks: &[Wanted<'_>]) {
+    pub fn reconcile(&mut self, framework_id: &str, tasks: &[ReconcileTask]) {
         let Some(f) = self.framework(framework_id) else {
             return;
         };
@@ -182,12 +142,12 @@ impl Master {
             return;
         }
         for wanted in tasks {
-            let task_id = &*wanted.task_id.value;
+            let task_id = wanted.task_id.as_str();
             if let Some(t) = f.task(task_id) {
                 batch.push(&latest(t));
                 continue;
             }
-            let agent = wanted.agent_id.as_ref().map(|a| &*a.value);
+            let agent = wanted.agent_id.as_ref().map(|a| a.as_str());
             let lost = agent.and_then(|a| self.lost_agent(a));
             // Mesos's order: an unreachable agent, a gone agent, else unknown.
             let (state, message) = match lost {
