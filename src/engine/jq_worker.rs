@@ -217,22 +217,11 @@ impl JqWorker {
         vars: &Variables,
         cancel: &CancellationToken,
     ) -> Result<Vec<Value>, WorkerError> {
-        self.eval_input(code, Input::Value(input), vars, cancel)
-            .await
+        self.eval_as(code, Input::Value(input), vars, cancel).await
     }
 
-    /// Evaluates `code` with `input` (a value, or JSON text) as `.`.
-    pub async fn eval_input(
-        &self,
-        code: &str,
-        input: Input<'_>,
-        vars: &Variables,
-        cancel: &CancellationToken,
-    ) -> Result<Vec<Value>, WorkerError> {
-        self.eval_as(code, input, vars, cancel).await
-    }
-
-    /// `eval_input` with the outputs read as `T`.
+    /// Evaluates `code` with `input` (a value, or JSON text) as `.`, its outputs read as
+    /// `T` (`Value`s, or their JSON text).
     pub async fn eval_as<T: Output>(
         &self,
         code: &str,

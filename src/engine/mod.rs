@@ -214,7 +214,7 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<Vec<Value>, CellError> {
         self.jq
-            .eval_input(code, input, &self.vars, &ctx.cancel)
+            .eval_as(code, input, &self.vars, &ctx.cancel)
             .await
             .map_err(|e| self.worker_error(e, code, at))
     }
@@ -237,11 +237,7 @@ impl Engine {
         ctx: &ExecuteContext,
     ) -> Result<Vec<Value>, CellError> {
         let input = jq_worker::Input::Json(&answer.body);
-        match self
-            .jq
-            .eval_input(code, input, &self.vars, &ctx.cancel)
-            .await
-        {
+        match self.jq.eval_as(code, input, &self.vars, &ctx.cancel).await {
             Ok(values) => Ok(values),
             Err(jq_worker::WorkerError::Jq(jq::JqError::InputNotJson(_))) => {
                 let value = answer.parse()?;

@@ -146,20 +146,13 @@ impl State {
 
     /// An UPDATE: the task's latest status (as it came, with the name it had), and the
     /// acknowledgement it needs, once per uuid (or its place among the manual ones).
-    fn apply_update(&mut self, status: TaskStatus, record: &[u8], ack: &mut Option<Call>) {
+    /// `raw` is the status as it came (`update_status`).
+    fn apply_update(&mut self, status: TaskStatus, raw: &RawValue, ack: &mut Option<Call>) {
         if status.reason == Some(Reason::Reconciliation) {
             self.last_reconciled = Some(Instant::now());
         }
-        let raw = serde_json::from_slice::<StatusOf>(record)
-            .ok()
-            .and_then(|e| e.update)
-            .map(|u| u.status);
         let own_name = status.extra.get("name").is_some();
-        self.remember_status(
-            &status.task_id.value,
-            raw.unwrap_or(RawValue::NULL),
-            own_name,
-        );
+        self.remember_status(&status.task_id.value, raw, own_name);
         // Only updates carrying a uuid are acknowledged, and each uuid once.
         let Some(uuid) = status.uuid.as_deref() else {
             return;
@@ -216,13 +209,6 @@ impl State {
             }
         }
     }
-}
-
-/// An UPDATE event read only for its status's text, as it came (`$tasks` shows it).
-#[derive(Deserialize)]
-struct StatusOf<'a> {
-    #[serde(borrow)]
-    update: Option<UpdateOf<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -287,14 +273,18 @@ struct IdOf<'a> {
     value: Cow<'a, str>,
 }
 
-/// The record as a `LightUpdate` when it is an UPDATE without a uuid whose status has
-/// what a TaskStatus requires; anything else is read as a typed `Event`.
-fn light_update(text: &str) -> Option<LightUpdate<'_>> {
+/// An UPDATE record's status, as its text (what `$tasks` keeps); `None` for other events.
+fn update_status(text: &str) -> Option<&RawValue> {
     let record: RecordHead<'_> = serde_json::from_str(text).ok()?;
     if record.kind.as_deref() != Some(EventType::Update.as_str()) {
         return None;
     }
-    let status = record.update?.status;
+    record.update.map(|u| u.status)
+}
+
+/// The status as a `LightUpdate` when it has no uuid and has what a TaskStatus requires;
+/// anything else is read as a typed `Event`.
+fn light_update(status: &RawValue) -> Option<LightUpdate<'_>> {
     let head: StatusHead<'_> = serde_json::from_str(status.get()).ok()?;
     head.uuid.is_none().then_some(LightUpdate { status, head })
 }
@@ -737,7 +727,9 @@ impl Stream {
             warn!("ignored an event that is not JSON: it is not UTF-8");
             return None;
         };
-        if let Some(update) = light_update(text) {
+        // An UPDATE's status is found once: read lightly, or kept beside the typed event.
+        let status = update_status(text);
+        if let Some(update) = status.and_then(light_update) {
             debug!("scheduler event UPDATE ({}, no uuid)", update.head.state);
             self.update(|s| {
                 s.apply_unacknowledged(&update);
@@ -804,7 +796,7 @@ impl Stream {
                 }
                 EventType::Update => {
                     if let Some(update) = typed.update {
-                        s.apply_update(update.status, &record, &mut ack);
+                        s.apply_update(update.status, status.unwrap_or(RawValue::NULL), &mut ack);
                     }
                 }
                 EventType::Heartbeat => s.last_heartbeat = Some(now()),
@@ -1006,6 +998,7 @@ mod tests {
     #[test]
     fn updates_without_a_uuid_are_read_lightly_and_others_typed() {
         let lost = r#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t1"},"state":"TASK_LOST","reason":"REASON_RECONCILIATION","message":"Reconciliation: Task is unknown","source":"SOURCE_MASTER","timestamp":1.5}}}"#;
+        let light_update = |text| update_status(text).and_then(light_update);
         let light = light_update(lost).expect("read lightly");
         assert_eq!(light.head.task_id.value, "t1");
         assert_eq!(light.head.state, "TASK_LOST");
