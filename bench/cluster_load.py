@@ -200,6 +200,23 @@ def wave(master, frameworks, tasks, tag):
     }
 
 
+def views_of_completed(master):
+    """After the last wave (its RSS printed): what the views of the completed frameworks
+    cost, their tasks read back from how the master keeps them."""
+    for name, send in [
+        ("GET_STATE", lambda: requests.post(f"{master}/api/v1", json={"type": "GET_STATE"})),
+        ("/state", lambda: requests.get(f"{master}/state")),
+        ("/tasks?limit=100", lambda: requests.get(f"{master}/tasks?limit=100")),
+    ]:
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            resp = send()
+            times.append(time.perf_counter() - t0)
+        print(f"  {name} with the completed frameworks: {statistics.median(times) * 1000:.1f} ms "
+              f"(median of 3), {len(resp.content) / 1e6:.1f} MB, HTTP {resp.status_code}")
+
+
 def frameworks_main(args):
     cluster, master = start_cluster("--agents", str(args.agents), "--cpus", "8", "--mem", "8000",
                                     "--seed", "1")
@@ -225,6 +242,7 @@ def frameworks_main(args):
                       f"{r['last_done']:.1f} s (last)")
             for e in r["errors"][:5]:
                 print(f"  error: {e}")
+        views_of_completed(master)
     finally:
         cluster.terminate()
         cluster.wait(timeout=60)

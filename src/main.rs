@@ -69,6 +69,9 @@ fn run_kernel(
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The most threads the runtime's blocking pool runs at once (see `main`).
+const BLOCKING_THREADS: usize = 16;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -93,7 +96,16 @@ fn main() -> ExitCode {
             }
         };
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The blocking pool runs `tokio::fs` calls (sandboxes, volumes, answers written off the
+    // lock): short ones, that queue well. Its default (512 threads, kept 10 s) let a burst
+    // of launches start ~170 threads, each with its own allocator heap holding freed pages
+    // it never ran again to give back; the cluster's RSS crept up by 2 MiB per 10,000
+    // tasks (`bench/cluster_load.py frameworks --waves 10`, `docs/benchmarks.md`).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             say(&format!(

@@ -9,7 +9,7 @@ use super::metrics;
 use super::operator::{answer, check_call, flags_v1, not_implemented};
 use super::reply;
 use super::runtime::Shared;
-use super::state::{Agent, Master, Task};
+use super::state::{Agent, AllTasks, Master, Task};
 use super::views::{agent_info_v1, executor_info_v1, one_per_executor, task_v1, version_info};
 use crate::mesos::recordio;
 use axum::extract::Request;
@@ -246,16 +246,17 @@ pub async fn agent_api(shared: Arc<Shared>, agent_id: String, request: Request) 
     }
 }
 
-fn tasks_on<'a>(m: &'a Master, a: &'a Agent) -> impl Iterator<Item = &'a Task> + 'a {
-    m.all_tasks().filter(move |t| t.agent_id == a.id)
+fn tasks_on<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> impl Iterator<Item = &'a Task> + 'a {
+    all.iter().filter(move |t| t.agent_id == a.id)
 }
 
 pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
+    let all = m.all_tasks();
     let mut o = Map::new();
     put_values(
         &mut o,
         "launched_tasks",
-        tasks_on(m, a)
+        tasks_on(&all, a)
             .filter(|t| !t.is_terminal())
             .map(task_v1)
             .collect(),
@@ -263,7 +264,7 @@ pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
     put_values(
         &mut o,
         "terminated_tasks",
-        tasks_on(m, a)
+        tasks_on(&all, a)
             .filter(|t| t.is_terminal())
             .map(task_v1)
             .collect(),
@@ -273,8 +274,8 @@ pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
 
 /// Executor runs on the agent (one per task group, one per command task), each with
 /// whether one of its tasks still runs.
-fn executor_runs<'a>(m: &'a Master, a: &'a Agent) -> Vec<(&'a Task, bool)> {
-    let on_agent: Vec<&Task> = tasks_on(m, a).collect();
+fn executor_runs<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> Vec<(&'a Task, bool)> {
+    let on_agent: Vec<&Task> = tasks_on(all, a).collect();
     one_per_executor(on_agent.iter().copied())
         .into_iter()
         .map(|rep| {
@@ -291,7 +292,8 @@ fn executor_runs<'a>(m: &'a Master, a: &'a Agent) -> Vec<(&'a Task, bool)> {
 
 /// GET_EXECUTORS: executors with a task still running, then those whose tasks are all done.
 pub fn agent_executors(m: &Master, a: &Agent) -> Value {
-    let runs = executor_runs(m, a);
+    let all = m.all_tasks();
+    let runs = executor_runs(&all, a);
     let view = |want: bool| -> Vec<Value> {
         runs.iter()
             .filter(|(_, running)| *running == want)
@@ -307,10 +309,12 @@ pub fn agent_executors(m: &Master, a: &Agent) -> Value {
 /// GET_FRAMEWORKS: frameworks with an executor running on the agent, then those it ran
 /// (a Mesos agent removes a framework once it has no executor left).
 pub fn agent_frameworks(m: &Master, a: &Agent) -> Value {
-    let runs = executor_runs(m, a);
+    let all = m.all_tasks();
+    let runs = executor_runs(&all, a);
     let mut live = Vec::new();
     let mut done = Vec::new();
-    for f in m.frameworks.iter().chain(m.completed_frameworks.iter()) {
+    let completed = m.completed_frameworks.iter().map(|c| &c.framework);
+    for f in m.frameworks.iter().chain(completed) {
         let mine: Vec<bool> = runs
             .iter()
             .filter(|(t, _)| t.framework_id == f.id)

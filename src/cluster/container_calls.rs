@@ -291,7 +291,7 @@ fn has_executor(shared: &Shared, agent_id: &str, id: &ContainerId) -> bool {
     let root = id.root().value.clone();
     let m = shared.lock();
     let found = m
-        .all_tasks()
+        .held_tasks()
         .any(|t| t.agent_id == agent_id && t.container_id == root && !t.is_terminal());
     found
 }

@@ -150,7 +150,7 @@ struct Run<'a> {
 
 fn runs<'a>(m: &'a Master, a: &Agent) -> Vec<Run<'a>> {
     let live: Vec<&Task> = m
-        .all_tasks()
+        .held_tasks()
         .filter(|t| t.agent_id == a.id && !t.is_terminal())
         .collect();
     one_per_executor(live.iter().copied())

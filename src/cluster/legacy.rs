@@ -8,7 +8,9 @@ use super::metrics;
 use super::reply;
 use super::resources::{Resources, Seq};
 use super::runtime::Shared;
-use super::state::{Agent, Framework, Master, Offer, Task, MESOS_VERSION};
+use super::state::{
+    Agent, CompletedFramework, Framework, Master, Offer, Task, Texts, MESOS_VERSION,
+};
 use super::views::{
     executor_info_v1, known_roles, task_user, version_info, ByRole, Holdings, AGENT_CAPABILITIES,
 };
@@ -165,6 +167,11 @@ impl Serialize for TaskLegacy<'_> {
     }
 }
 
+/// When a task started, for `/master/tasks`'s order: its first status's time.
+pub fn task_start(t: &Task) -> f64 {
+    t.statuses.first().map_or(0.0, |s| s.timestamp())
+}
+
 pub fn task_legacy(t: &Task) -> Value {
     serde_json::to_value(TaskLegacy(t)).unwrap_or(Value::Null)
 }
@@ -293,6 +300,45 @@ struct FrameworkLegacy<'a> {
     m: &'a Master,
     f: &'a Framework,
     h: &'a Holdings<'a>,
+    completed: CompletedLegacy<'a>,
+}
+
+impl<'a> FrameworkLegacy<'a> {
+    fn live(m: &'a Master, f: &'a Framework, h: &'a Holdings<'a>) -> FrameworkLegacy<'a> {
+        let completed = CompletedLegacy::Held(&f.completed_tasks);
+        FrameworkLegacy { m, f, h, completed }
+    }
+
+    fn completed(
+        m: &'a Master,
+        c: &'a CompletedFramework,
+        h: &'a Holdings<'a>,
+    ) -> FrameworkLegacy<'a> {
+        let completed = CompletedLegacy::Read(c.texts());
+        FrameworkLegacy {
+            m,
+            f: &c.framework,
+            h,
+            completed,
+        }
+    }
+}
+
+/// A framework's `completed_tasks`: a live one's tasks, or a completed one's texts.
+enum CompletedLegacy<'a> {
+    Held(&'a [Task]),
+    Read(Texts),
+}
+
+impl Serialize for CompletedLegacy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CompletedLegacy::Held(tasks) => s.collect_seq(tasks.iter().map(TaskLegacy)),
+            CompletedLegacy::Read(texts) => {
+                s.collect_seq((0..texts.len()).filter_map(|i| texts.legacy(i)))
+            }
+        }
+    }
 }
 
 impl Serialize for FrameworkLegacy<'_> {
@@ -330,10 +376,7 @@ impl Serialize for FrameworkLegacy<'_> {
             "unreachable_tasks",
             &Seq(|| f.unreachable_tasks.iter().map(TaskLegacy)),
         )?;
-        o.serialize_entry(
-            "completed_tasks",
-            &Seq(|| f.completed_tasks.iter().map(TaskLegacy)),
-        )?;
+        o.serialize_entry("completed_tasks", &self.completed)?;
         o.serialize_entry(
             "offers",
             &Seq(|| {
@@ -525,14 +568,14 @@ impl Serialize for MasterState<'_> {
         o.serialize_entry("recovered_slaves", &recovered_slaves(m, None))?;
         o.serialize_entry(
             "frameworks",
-            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy { m, f, h: &h })),
+            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy::live(m, f, &h))),
         )?;
         o.serialize_entry(
             "completed_frameworks",
             &Seq(|| {
                 m.completed_frameworks
                     .iter()
-                    .map(|f| FrameworkLegacy { m, f, h: &h })
+                    .map(|c| FrameworkLegacy::completed(m, c, &h))
             }),
         )?;
         o.serialize_entry("orphan_tasks", &[(); 0])?;
@@ -671,11 +714,13 @@ pub async fn frameworks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Respo
     let m = shared.lock();
     let h = Holdings::of(&m);
     let wanted = q.get("framework_id");
-    let keep = |f: &&Framework| wanted.is_none_or(|w| *w == f.id);
-    let view = |f| serde_json::to_value(FrameworkLegacy { m: &m, f, h: &h }).unwrap_or(Value::Null);
+    let keep = |id: &str| wanted.is_none_or(|w| w == id);
+    let view = |f: FrameworkLegacy| serde_json::to_value(f).unwrap_or(Value::Null);
+    let live = m.frameworks.iter().filter(|f| keep(&f.id));
+    let done = m.completed_frameworks.iter().filter(|c| keep(c.id()));
     reply::json(&json!({
-        "frameworks": m.frameworks.iter().filter(keep).map(view).collect::<Vec<_>>(),
-        "completed_frameworks": m.completed_frameworks.iter().filter(keep).map(view).collect::<Vec<_>>(),
+        "frameworks": live.map(|f| view(FrameworkLegacy::live(&m, f, &h))).collect::<Vec<_>>(),
+        "completed_frameworks": done.map(|c| view(FrameworkLegacy::completed(&m, c, &h))).collect::<Vec<_>>(),
         "unregistered_frameworks": []
     }))
 }
@@ -733,29 +778,61 @@ pub async fn tasks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
     let m = shared.lock();
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
     let offset: usize = q.get("offset").and_then(|l| l.parse().ok()).unwrap_or(0);
-    let mut list: Vec<&Task> = m
+    let framework = |id: &str| q.get("framework_id").is_none_or(|w| w == id);
+    let wanted = |id: &str| q.get("task_id").is_none_or(|w| w == id);
+    /// A task to sort: one held, or the `i`th of completed framework `c`.
+    enum Listed<'a> {
+        Held(&'a Task),
+        Packed(usize, usize),
+    }
+    let done = m
+        .completed_frameworks
+        .iter()
+        .filter(|c| framework(c.id()))
+        .flat_map(|c| c.framework.unreachable_tasks.iter());
+    let mut list: Vec<(f64, Listed)> = m
         .frameworks
         .iter()
-        .chain(m.completed_frameworks.iter())
-        .filter(|f| q.get("framework_id").is_none_or(|w| *w == f.id))
+        .filter(|f| framework(&f.id))
         .flat_map(|f| {
             f.tasks
                 .iter()
                 .chain(f.unreachable_tasks.iter())
                 .chain(f.completed_tasks.iter())
         })
-        .filter(|t| q.get("task_id").is_none_or(|id| *id == t.task_id))
+        .chain(done)
+        .filter(|t| wanted(&t.task_id))
+        .map(|t| (task_start(t), Listed::Held(t)))
         .collect();
-    let start = |t: &Task| t.statuses.first().map_or(0.0, |s| s.timestamp());
-    list.sort_by(|a, b| start(a).total_cmp(&start(b)));
+    for (c, done) in m.completed_frameworks.iter().enumerate() {
+        if framework(done.id()) {
+            let entries = done.entries().iter().enumerate();
+            let mine = entries.filter(|(_, e)| wanted(&e.task_id));
+            list.extend(mine.map(|(i, e)| (e.start, Listed::Packed(c, i))));
+        }
+    }
+    list.sort_by(|a, b| a.0.total_cmp(&b.0));
     if q.get("order").map(String::as_str) != Some("asc") {
         list.reverse();
     }
+    // Only the frameworks a task of the page is in are read back.
+    let mut read: HashMap<usize, Texts> = HashMap::new();
     let page: Vec<Value> = list
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(task_legacy)
+        .map(|(_, listed)| match listed {
+            Listed::Held(t) => task_legacy(t),
+            Listed::Packed(c, i) => {
+                let texts = read
+                    .entry(c)
+                    .or_insert_with(|| m.completed_frameworks[c].texts());
+                texts
+                    .legacy(i)
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                    .unwrap_or(Value::Null)
+            }
+        })
         .collect();
     reply::json(&json!({"tasks": page}))
 }

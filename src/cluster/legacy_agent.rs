@@ -4,7 +4,7 @@
 use super::containers::{executor_resources, source};
 use super::legacy::{executor_legacy_fields, flags_object, pairs_map, TaskLegacy};
 use super::resources::Seq;
-use super::state::{Agent, Framework, Master, Task, MESOS_VERSION};
+use super::state::{Agent, CompletedTasks, Framework, Master, Task, MESOS_VERSION};
 use super::views::{version_info, AGENT_CAPABILITIES};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
@@ -21,13 +21,14 @@ impl Run<'_> {
     }
 }
 
-/// The executor runs of a framework on an agent, in the order they started.
-fn runs<'a>(f: &'a Framework, agent_id: &str) -> Vec<Run<'a>> {
+/// The executor runs of a framework on an agent, in the order they started (`completed`:
+/// its completed tasks).
+fn runs<'a>(f: &'a Framework, completed: &'a [Task], agent_id: &str) -> Vec<Run<'a>> {
     let on_agent: Vec<&Task> = f
         .tasks
         .iter()
         .chain(f.unreachable_tasks.iter())
-        .chain(f.completed_tasks.iter())
+        .chain(completed.iter())
         .filter(|t| t.agent_id == agent_id)
         .collect();
     super::views::one_per_executor(on_agent.iter().copied())
@@ -157,8 +158,13 @@ pub fn agent_state(m: &Master, a: &Agent) -> Value {
     let mut done = Vec::new();
     // What the agent's executors hold: their own resources and their live tasks'.
     let mut allocated = super::resources::Resources::default();
-    for f in m.frameworks.iter().chain(m.completed_frameworks.iter()) {
-        let runs = runs(f, &a.id);
+    let live_frameworks = m.frameworks.iter().map(|f| (f, CompletedTasks::of_live(f)));
+    let completed_frameworks = m
+        .completed_frameworks
+        .iter()
+        .map(|c| (&c.framework, CompletedTasks::of_completed(c)));
+    for (f, completed) in live_frameworks.chain(completed_frameworks) {
+        let runs = runs(f, &completed, &a.id);
         if runs.is_empty() {
             continue;
         }

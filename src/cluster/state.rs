@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 mod adopt;
+mod completed_framework;
+pub use completed_framework::{CompletedFramework, CompletedTasks, Texts};
 pub mod executors;
 mod frameworks;
 mod launch;
@@ -552,7 +554,7 @@ pub struct Master {
     /// elected (`state/registry.rs`).
     pub recovered_agents: Vec<RecoveredAgent>,
     pub frameworks: Vec<Framework>,
-    pub completed_frameworks: Vec<Framework>,
+    pub completed_frameworks: Vec<CompletedFramework>,
     pub offers: Vec<Offer>,
     pub counters: Counters,
     operator_subscribers: Vec<event_queue::Sender>,
@@ -847,6 +849,7 @@ impl Master {
         let Some(f) = self.framework(framework_id).or_else(|| {
             self.completed_frameworks
                 .iter()
+                .map(|c| &c.framework)
                 .find(|f| f.id == framework_id)
         }) else {
             return;
@@ -967,17 +970,46 @@ impl Master {
         }
     }
 
-    /// All tasks (active, then completed, then unreachable), for the views.
-    pub fn all_tasks(&self) -> impl Iterator<Item = &Task> {
-        self.frameworks
+    /// The tasks held as tasks: all those of live frameworks (active, then completed, then
+    /// unreachable), then the unreachable ones of completed frameworks. Every task that is
+    /// not over is among them.
+    pub fn held_tasks(&self) -> impl Iterator<Item = &Task> {
+        let live = self.frameworks.iter().flat_map(|f| {
+            f.tasks
+                .iter()
+                .chain(f.completed_tasks.iter())
+                .chain(f.unreachable_tasks.iter())
+        });
+        let done = self
+            .completed_frameworks
             .iter()
-            .chain(self.completed_frameworks.iter())
-            .flat_map(|f| {
-                f.tasks
-                    .iter()
-                    .chain(f.completed_tasks.iter())
-                    .chain(f.unreachable_tasks.iter())
-            })
+            .flat_map(|c| c.framework.unreachable_tasks.iter());
+        live.chain(done)
+    }
+
+    /// All tasks, for the views: those held, then the completed tasks of completed
+    /// frameworks, read back (`CompletedFramework`).
+    pub fn all_tasks(&self) -> AllTasks<'_> {
+        AllTasks {
+            m: self,
+            read: self
+                .completed_frameworks
+                .iter()
+                .flat_map(|c| c.completed_tasks())
+                .collect(),
+        }
+    }
+}
+
+/// `Master::all_tasks`: what it read back, beside the master it borrows the rest from.
+pub struct AllTasks<'a> {
+    m: &'a Master,
+    read: Vec<Task>,
+}
+
+impl AllTasks<'_> {
+    pub fn iter(&self) -> impl Iterator<Item = &Task> {
+        self.m.held_tasks().chain(self.read.iter())
     }
 }
 

@@ -550,6 +550,27 @@ impl Serialize for Executor<'_> {
     }
 }
 
+/// The completed tasks of live frameworks, then those of completed ones (their texts, read
+/// back one framework at a time).
+struct CompletedV1<'a>(&'a Master);
+
+impl Serialize for CompletedV1<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        for t in m.frameworks.iter().flat_map(|f| f.completed_tasks.iter()) {
+            seq.serialize_element(&TaskV1(t))?;
+        }
+        for c in &m.completed_frameworks {
+            let texts = c.texts();
+            for raw in (0..texts.len()).filter_map(|i| texts.v1(i)) {
+                seq.serialize_element(raw)?;
+            }
+        }
+        seq.end()
+    }
+}
+
 /// GET_TASKS: active tasks, then completed ones (of removed frameworks too), then the
 /// unreachable ones.
 pub struct GetTasks<'a>(pub &'a Master);
@@ -561,13 +582,10 @@ impl Serialize for GetTasks<'_> {
         put_list(&mut o, "tasks", || {
             m.frameworks.iter().flat_map(|f| f.tasks.iter()).map(TaskV1)
         })?;
-        put_list(&mut o, "completed_tasks", || {
-            m.frameworks
-                .iter()
-                .chain(m.completed_frameworks.iter())
-                .flat_map(|f| f.completed_tasks.iter())
-                .map(TaskV1)
-        })?;
+        let held = || m.frameworks.iter().flat_map(|f| f.completed_tasks.iter());
+        if held().next().is_some() || m.completed_frameworks.iter().any(|c| !c.is_empty()) {
+            o.serialize_entry("completed_tasks", &CompletedV1(m))?;
+        }
         put_list(&mut o, "unreachable_tasks", || {
             m.frameworks
                 .iter()
@@ -642,7 +660,7 @@ impl Serialize for FrameworksWith<'_> {
         let mut o = s.serialize_map(None)?;
         put_list(&mut o, "frameworks", || m.frameworks.iter().map(view))?;
         put_list(&mut o, "completed_frameworks", || {
-            m.completed_frameworks.iter().map(view)
+            m.completed_frameworks.iter().map(|c| view(&c.framework))
         })?;
         o.end()
     }

@@ -43,7 +43,8 @@ pub fn agent(m: &Master, a: &Agent) -> Metrics {
     );
     // It recovers (what it checkpointed, after a restart) as soon as its process starts.
     put("slave/recovery_time_secs", 0.0);
-    let tasks: Vec<&Task> = m.all_tasks().filter(|t| t.agent_id == a.id).collect();
+    // Completed frameworks' tasks are all over: those held are all this counts.
+    let tasks: Vec<&Task> = m.held_tasks().filter(|t| t.agent_id == a.id).collect();
     let live = |state: &str| tasks.iter().filter(|t| t.state == state).count() as f64;
     for state in [
         "TASK_STAGING",

@@ -118,7 +118,7 @@ impl Master {
             || self
                 .completed_frameworks
                 .iter()
-                .any(|f| f.id == framework_id)
+                .any(|c| c.id() == framework_id)
         {
             return;
         }

@@ -69,7 +69,7 @@ impl Master {
             return (stream_id, None);
         }
         if let Some(fid) = &requested {
-            if self.completed_frameworks.iter().any(|f| &f.id == fid) {
+            if self.completed_frameworks.iter().any(|c| c.id() == fid) {
                 refuse(&sink, "Framework has been removed");
                 return (stream_id, None);
             }
@@ -212,11 +212,8 @@ impl Master {
     pub(super) fn fresh_framework_id(&mut self) -> String {
         loop {
             let fid = self.ids.framework();
-            let taken = self
-                .frameworks
-                .iter()
-                .chain(self.completed_frameworks.iter())
-                .any(|f| f.id == fid);
+            let taken = self.frameworks.iter().any(|f| f.id == fid)
+                || self.completed_frameworks.iter().any(|c| c.id() == fid);
             if !taken {
                 return fid;
             }
@@ -364,7 +361,7 @@ impl Master {
             .collect();
         agents.sort();
         agents.dedup();
-        self.completed_frameworks.push(f);
+        self.completed_frameworks.push(CompletedFramework::new(f));
         self.publish_framework("FRAMEWORK_REMOVED", framework_id);
         cap(&mut self.completed_frameworks, kept.completed_frameworks);
         for agent_id in agents {

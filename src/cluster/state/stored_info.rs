@@ -23,6 +23,16 @@ impl StoredInfo {
         )
     }
 
+    /// A TaskInfo kept before (`text`).
+    pub fn from_text(text: Box<RawValue>) -> StoredInfo {
+        StoredInfo(text)
+    }
+
+    /// Its text, as it is kept.
+    pub fn text(&self) -> &RawValue {
+        &self.0
+    }
+
     /// The whole TaskInfo, read again from its text.
     pub fn value(&self) -> Value {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)

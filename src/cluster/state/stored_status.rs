@@ -37,6 +37,31 @@ impl StoredStatus {
         }
     }
 
+    /// A status kept before (`text`), with the fields the master reads found again.
+    pub fn from_text(json: Box<RawValue>) -> StoredStatus {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Head {
+            state: String,
+            source: Option<String>,
+            uuid: Option<String>,
+            timestamp: f64,
+        }
+        let head: Head = serde_json::from_str(json.get()).unwrap_or_default();
+        StoredStatus {
+            json,
+            state: TaskState::from_name(&head.state),
+            source: head.source.map(|s| Source::from_name(&s)),
+            uuid: head.uuid,
+            timestamp: head.timestamp,
+        }
+    }
+
+    /// Its text, as it is kept.
+    pub fn text(&self) -> &RawValue {
+        &self.json
+    }
+
     /// The whole status, read again from its text.
     pub fn value(&self) -> Value {
         serde_json::from_str(self.json.get()).unwrap_or(Value::Null)
@@ -113,5 +138,11 @@ mod tests {
         assert_eq!(kept.get("nope"), None);
         assert_eq!(kept.value(), status);
         assert_eq!(serde_json::to_value(&kept).ok(), Some(status));
+        let again = StoredStatus::from_text(kept.text().to_owned());
+        assert_eq!(again.state(), &TaskState::Running);
+        assert_eq!(again.source(), Some(&Source::Executor));
+        assert_eq!(again.uuid(), Some("AAEC"));
+        assert_eq!(again.timestamp(), 1.5);
+        assert_eq!(again.text().get(), kept.text().get());
     }
 }
