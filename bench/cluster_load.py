@@ -203,8 +203,11 @@ def wave(master, frameworks, tasks, tag):
 def views_of_completed(master):
     """After the last wave (its RSS printed): what the views of the completed frameworks
     cost, their tasks read back from how the master keeps them."""
+    agents = requests.post(f"{master}/api/v1", json={"type": "GET_AGENTS"}).json()
+    agent = "http://" + agents["get_agents"]["agents"][0]["pid"].split("@", 1)[1]
     for name, send in [
         ("GET_STATE", lambda: requests.post(f"{master}/api/v1", json={"type": "GET_STATE"})),
+        ("an agent's /state", lambda: requests.get(f"{agent}/state")),
         ("/state", lambda: requests.get(f"{master}/state")),
         ("/tasks?limit=100", lambda: requests.get(f"{master}/tasks?limit=100")),
     ]:

@@ -8,16 +8,14 @@ use super::metrics;
 use super::reply;
 use super::resources::{Resources, Seq};
 use super::runtime::Shared;
-use super::state::{
-    Agent, CompletedFramework, Framework, Master, Offer, Task, Texts, MESOS_VERSION,
-};
+use super::state::{Agent, CompletedTasks, Framework, Master, Offer, Task, MESOS_VERSION};
 use super::views::{
     executor_info_v1, known_roles, task_user, version_info, ByRole, Holdings, AGENT_CAPABILITIES,
 };
 use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -300,44 +298,16 @@ struct FrameworkLegacy<'a> {
     m: &'a Master,
     f: &'a Framework,
     h: &'a Holdings<'a>,
-    completed: CompletedLegacy<'a>,
 }
 
-impl<'a> FrameworkLegacy<'a> {
-    fn live(m: &'a Master, f: &'a Framework, h: &'a Holdings<'a>) -> FrameworkLegacy<'a> {
-        let completed = CompletedLegacy::Held(&f.completed_tasks);
-        FrameworkLegacy { m, f, h, completed }
-    }
-
-    fn completed(
-        m: &'a Master,
-        c: &'a CompletedFramework,
-        h: &'a Holdings<'a>,
-    ) -> FrameworkLegacy<'a> {
-        let completed = CompletedLegacy::Read(c.texts());
-        FrameworkLegacy {
-            m,
-            f: &c.framework,
-            h,
-            completed,
-        }
-    }
-}
-
-/// A framework's `completed_tasks`: a live one's tasks, or a completed one's texts.
-enum CompletedLegacy<'a> {
-    Held(&'a [Task]),
-    Read(Texts),
-}
+/// A framework's `completed_tasks`, as `json(Task)` writes them.
+struct CompletedLegacy<'a>(&'a CompletedTasks);
 
 impl Serialize for CompletedLegacy<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            CompletedLegacy::Held(tasks) => s.collect_seq(tasks.iter().map(TaskLegacy)),
-            CompletedLegacy::Read(texts) => {
-                s.collect_seq((0..texts.len()).filter_map(|i| texts.legacy(i)))
-            }
-        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        self.0.write_legacy(&mut seq)?;
+        seq.end()
     }
 }
 
@@ -376,7 +346,7 @@ impl Serialize for FrameworkLegacy<'_> {
             "unreachable_tasks",
             &Seq(|| f.unreachable_tasks.iter().map(TaskLegacy)),
         )?;
-        o.serialize_entry("completed_tasks", &self.completed)?;
+        o.serialize_entry("completed_tasks", &CompletedLegacy(&f.completed_tasks))?;
         o.serialize_entry(
             "offers",
             &Seq(|| {
@@ -568,14 +538,16 @@ impl Serialize for MasterState<'_> {
         o.serialize_entry("recovered_slaves", &recovered_slaves(m, None))?;
         o.serialize_entry(
             "frameworks",
-            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy::live(m, f, &h))),
+            &Seq(|| m.frameworks.iter().map(|f| FrameworkLegacy { m, f, h: &h })),
         )?;
         o.serialize_entry(
             "completed_frameworks",
             &Seq(|| {
-                m.completed_frameworks
-                    .iter()
-                    .map(|c| FrameworkLegacy::completed(m, c, &h))
+                m.completed_frameworks.iter().map(|c| FrameworkLegacy {
+                    m,
+                    f: &c.framework,
+                    h: &h,
+                })
             }),
         )?;
         o.serialize_entry("orphan_tasks", &[(); 0])?;
@@ -606,8 +578,8 @@ const SUMMARY_STATES: [&str; 10] = [
 ];
 
 impl StateCounts {
-    fn count(&mut self, t: &Task) {
-        if let Some(i) = SUMMARY_STATES.iter().position(|s| *s == t.state) {
+    fn count(&mut self, state: &str) {
+        if let Some(i) = SUMMARY_STATES.iter().position(|s| *s == state) {
             self.0[i] += 1;
         }
     }
@@ -662,16 +634,14 @@ impl Serialize for StateSummary<'_> {
         for f in &m.frameworks {
             let mut counts = StateCounts::default();
             let mut agents = BTreeSet::new();
-            for t in f
-                .tasks
-                .iter()
-                .chain(f.unreachable_tasks.iter())
-                .chain(f.completed_tasks.iter())
-            {
-                counts.count(t);
-                agents.insert(t.agent_id.as_str());
-                let entry = by_agent.entry(&t.agent_id).or_default();
-                entry.0.count(t);
+            let held = f.tasks.iter().chain(f.unreachable_tasks.iter());
+            let held = held.map(|t| (t.agent_id.as_str(), t.state.as_str()));
+            let done = f.completed_tasks.summaries().map(|t| (t.agent_id, t.state));
+            for (agent_id, state) in held.chain(done) {
+                counts.count(state);
+                agents.insert(agent_id);
+                let entry = by_agent.entry(agent_id).or_default();
+                entry.0.count(state);
                 entry.1.insert(&f.id);
             }
             frameworks.push(FrameworkSummary {
@@ -719,8 +689,8 @@ pub async fn frameworks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Respo
     let live = m.frameworks.iter().filter(|f| keep(&f.id));
     let done = m.completed_frameworks.iter().filter(|c| keep(c.id()));
     reply::json(&json!({
-        "frameworks": live.map(|f| view(FrameworkLegacy::live(&m, f, &h))).collect::<Vec<_>>(),
-        "completed_frameworks": done.map(|c| view(FrameworkLegacy::completed(&m, c, &h))).collect::<Vec<_>>(),
+        "frameworks": live.map(|f| view(FrameworkLegacy { m: &m, f, h: &h })).collect::<Vec<_>>(),
+        "completed_frameworks": done.map(|c| view(FrameworkLegacy { m: &m, f: &c.framework, h: &h })).collect::<Vec<_>>(),
         "unregistered_frameworks": []
     }))
 }
@@ -780,58 +750,42 @@ pub async fn tasks(State(shared): State<Arc<Shared>>, Query(q): Q) -> Response {
     let offset: usize = q.get("offset").and_then(|l| l.parse().ok()).unwrap_or(0);
     let framework = |id: &str| q.get("framework_id").is_none_or(|w| w == id);
     let wanted = |id: &str| q.get("task_id").is_none_or(|w| w == id);
-    /// A task to sort: one held, or the `i`th of completed framework `c`.
-    enum Listed<'a> {
-        Held(&'a Task),
-        Packed(usize, usize),
-    }
-    let done = m
-        .completed_frameworks
-        .iter()
-        .filter(|c| framework(c.id()))
-        .flat_map(|c| c.framework.unreachable_tasks.iter());
-    let mut list: Vec<(f64, Listed)> = m
+    let completed = m.completed_frameworks.iter().map(|c| &c.framework);
+    let frameworks: Vec<&Framework> = m
         .frameworks
         .iter()
+        .chain(completed)
         .filter(|f| framework(&f.id))
-        .flat_map(|f| {
-            f.tasks
-                .iter()
-                .chain(f.unreachable_tasks.iter())
-                .chain(f.completed_tasks.iter())
-        })
-        .chain(done)
+        .collect();
+    /// A task to sort: one held, or the `i`th completed task of the `f`th framework.
+    enum Listed<'a> {
+        Held(&'a Task),
+        Written(usize, usize),
+    }
+    let mut list: Vec<(f64, Listed)> = frameworks
+        .iter()
+        .flat_map(|f| f.tasks.iter().chain(f.unreachable_tasks.iter()))
         .filter(|t| wanted(&t.task_id))
         .map(|t| (task_start(t), Listed::Held(t)))
         .collect();
-    for (c, done) in m.completed_frameworks.iter().enumerate() {
-        if framework(done.id()) {
-            let entries = done.entries().iter().enumerate();
-            let mine = entries.filter(|(_, e)| wanted(&e.task_id));
-            list.extend(mine.map(|(i, e)| (e.start, Listed::Packed(c, i))));
-        }
+    for (n, f) in frameworks.iter().enumerate() {
+        let done = f.completed_tasks.summaries().enumerate();
+        let mine = done.filter(|(_, t)| wanted(t.task_id));
+        list.extend(mine.map(|(i, t)| (t.start, Listed::Written(n, i))));
     }
     list.sort_by(|a, b| a.0.total_cmp(&b.0));
     if q.get("order").map(String::as_str) != Some("asc") {
         list.reverse();
     }
-    // Only the frameworks a task of the page is in are read back.
-    let mut read: HashMap<usize, Texts> = HashMap::new();
     let page: Vec<Value> = list
         .into_iter()
         .skip(offset)
         .take(limit)
         .map(|(_, listed)| match listed {
             Listed::Held(t) => task_legacy(t),
-            Listed::Packed(c, i) => {
-                let texts = read
-                    .entry(c)
-                    .or_insert_with(|| m.completed_frameworks[c].texts());
-                texts
-                    .legacy(i)
-                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
-                    .unwrap_or(Value::Null)
-            }
+            Listed::Written(n, i) => frameworks
+                .get(n)
+                .map_or(Value::Null, |f| f.completed_tasks.legacy_value(i)),
         })
         .collect();
     reply::json(&json!({"tasks": page}))

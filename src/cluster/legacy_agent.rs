@@ -4,7 +4,7 @@
 use super::containers::{executor_resources, source};
 use super::legacy::{executor_legacy_fields, flags_object, pairs_map, TaskLegacy};
 use super::resources::Seq;
-use super::state::{Agent, CompletedTasks, Framework, Master, Task, MESOS_VERSION};
+use super::state::{Agent, Framework, Master, Task, MESOS_VERSION};
 use super::views::{version_info, AGENT_CAPABILITIES};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
@@ -158,13 +158,10 @@ pub fn agent_state(m: &Master, a: &Agent) -> Value {
     let mut done = Vec::new();
     // What the agent's executors hold: their own resources and their live tasks'.
     let mut allocated = super::resources::Resources::default();
-    let live_frameworks = m.frameworks.iter().map(|f| (f, CompletedTasks::of_live(f)));
-    let completed_frameworks = m
-        .completed_frameworks
-        .iter()
-        .map(|c| (&c.framework, CompletedTasks::of_completed(c)));
-    for (f, completed) in live_frameworks.chain(completed_frameworks) {
-        let runs = runs(f, &completed, &a.id);
+    let completed = m.completed_frameworks.iter().map(|c| &c.framework);
+    for f in m.frameworks.iter().chain(completed) {
+        let read = f.completed_tasks.read_back();
+        let runs = runs(f, &read, &a.id);
         if runs.is_empty() {
             continue;
         }

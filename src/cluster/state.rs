@@ -26,7 +26,9 @@ use tokio::sync::watch;
 
 mod adopt;
 mod completed_framework;
-pub use completed_framework::{CompletedFramework, CompletedTasks, Texts};
+pub use completed_framework::CompletedFramework;
+pub mod completed_tasks;
+pub use completed_tasks::CompletedTasks;
 pub mod executors;
 mod frameworks;
 mod launch;
@@ -463,7 +465,8 @@ pub struct Framework {
     /// When it was removed (Mesos sets it only then).
     pub unregistered_time: Option<f64>,
     pub tasks: TaskList,
-    pub completed_tasks: Vec<Task>,
+    /// Its completed tasks, written out as they come (`completed_tasks.rs`).
+    pub completed_tasks: CompletedTasks,
     /// Tasks of agents that became unreachable (and, as in Mesos, the TASK_LOST tasks of
     /// a framework that is not partition-aware, whichever way the agent was lost).
     pub unreachable_tasks: Vec<Task>,
@@ -970,16 +973,13 @@ impl Master {
         }
     }
 
-    /// The tasks held as tasks: all those of live frameworks (active, then completed, then
-    /// unreachable), then the unreachable ones of completed frameworks. Every task that is
-    /// not over is among them.
+    /// The tasks held as tasks: the live and unreachable ones of every framework. Every
+    /// task that is not over is among them; the completed ones are written out.
     pub fn held_tasks(&self) -> impl Iterator<Item = &Task> {
-        let live = self.frameworks.iter().flat_map(|f| {
-            f.tasks
-                .iter()
-                .chain(f.completed_tasks.iter())
-                .chain(f.unreachable_tasks.iter())
-        });
+        let live = self
+            .frameworks
+            .iter()
+            .flat_map(|f| f.tasks.iter().chain(f.unreachable_tasks.iter()));
         let done = self
             .completed_frameworks
             .iter()
@@ -987,15 +987,15 @@ impl Master {
         live.chain(done)
     }
 
-    /// All tasks, for the views: those held, then the completed tasks of completed
-    /// frameworks, read back (`CompletedFramework`).
+    /// All tasks, for the views: those held, then the completed ones read back.
     pub fn all_tasks(&self) -> AllTasks<'_> {
+        let frameworks = self.frameworks.iter();
+        let completed = self.completed_frameworks.iter().map(|c| &c.framework);
         AllTasks {
             m: self,
-            read: self
-                .completed_frameworks
-                .iter()
-                .flat_map(|c| c.completed_tasks())
+            read: frameworks
+                .chain(completed)
+                .flat_map(|f| f.completed_tasks.read_back())
                 .collect(),
         }
     }

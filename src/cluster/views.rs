@@ -551,21 +551,16 @@ impl Serialize for Executor<'_> {
 }
 
 /// The completed tasks of live frameworks, then those of completed ones (their texts, read
-/// back one framework at a time).
+/// back a chunk at a time).
 struct CompletedV1<'a>(&'a Master);
 
 impl Serialize for CompletedV1<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
+        let completed = m.completed_frameworks.iter().map(|c| &c.framework);
         let mut seq = s.serialize_seq(None)?;
-        for t in m.frameworks.iter().flat_map(|f| f.completed_tasks.iter()) {
-            seq.serialize_element(&TaskV1(t))?;
-        }
-        for c in &m.completed_frameworks {
-            let texts = c.texts();
-            for raw in (0..texts.len()).filter_map(|i| texts.v1(i)) {
-                seq.serialize_element(raw)?;
-            }
+        for f in m.frameworks.iter().chain(completed) {
+            f.completed_tasks.write_v1(&mut seq)?;
         }
         seq.end()
     }
@@ -582,8 +577,12 @@ impl Serialize for GetTasks<'_> {
         put_list(&mut o, "tasks", || {
             m.frameworks.iter().flat_map(|f| f.tasks.iter()).map(TaskV1)
         })?;
-        let held = || m.frameworks.iter().flat_map(|f| f.completed_tasks.iter());
-        if held().next().is_some() || m.completed_frameworks.iter().any(|c| !c.is_empty()) {
+        let live = m.frameworks.iter().any(|f| !f.completed_tasks.is_empty());
+        if live
+            || m.completed_frameworks
+                .iter()
+                .any(|c| !c.framework.completed_tasks.is_empty())
+        {
             o.serialize_entry("completed_tasks", &CompletedV1(m))?;
         }
         put_list(&mut o, "unreachable_tasks", || {

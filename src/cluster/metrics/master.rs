@@ -412,12 +412,8 @@ fn framework(f: &Framework, out: &mut Metrics) {
     ] {
         put(k, count(k));
     }
-    let all: Vec<&Task> = f
-        .tasks
-        .iter()
-        .chain(f.completed_tasks.iter())
-        .chain(f.unreachable_tasks.iter())
-        .collect();
+    // The live states only: its completed tasks are all over.
+    let all: Vec<&Task> = f.tasks.iter().chain(f.unreachable_tasks.iter()).collect();
     for state in task_states(false) {
         let n = all.iter().filter(|t| t.state == state).count();
         put(

@@ -143,7 +143,7 @@ impl Master {
                 reregistered_time: now_secs(),
                 unregistered_time: None,
                 tasks: Default::default(),
-                completed_tasks: Vec::new(),
+                completed_tasks: Default::default(),
                 unreachable_tasks: Vec::new(),
                 filters: Vec::new(),
                 generation: 0,

@@ -5,7 +5,7 @@
 //! whatever the framework's capabilities, and operator streams hear `AGENT_REMOVED`.
 
 use super::loss::record;
-use super::{cap, id, now_secs, time_info, Agent, Effect, Master};
+use super::{id, now_secs, time_info, Agent, Effect, Master};
 use serde_json::json;
 
 /// Why START_MAINTENANCE removes an agent, as Mesos words it.
@@ -48,8 +48,8 @@ impl Master {
                     published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
                 f.send_update(&status);
-                f.completed_tasks.push(task);
-                cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
+                f.completed_tasks
+                    .push(task, kept.completed_tasks_per_framework);
             }
         }
         for event in &published {

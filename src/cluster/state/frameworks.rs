@@ -166,7 +166,7 @@ impl Master {
                     reregistered_time: now,
                     unregistered_time: None,
                     tasks: Default::default(),
-                    completed_tasks: Vec::new(),
+                    completed_tasks: Default::default(),
                     unreachable_tasks: Vec::new(),
                     filters: Vec::new(),
                     generation: 0,
@@ -337,9 +337,9 @@ impl Master {
                 }
             }
             task.pending.clear();
-            f.completed_tasks.push(task);
+            f.completed_tasks
+                .push(task, kept.completed_tasks_per_framework);
         }
-        cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
         self.shutdown_framework_executors(framework_id);
         for event in &published {
             self.publish(event);
@@ -356,8 +356,8 @@ impl Master {
         // Its tasks are gone from their agents: a draining one may be drained now.
         let mut agents: Vec<String> = f
             .completed_tasks
-            .iter()
-            .map(|t| t.agent_id.clone())
+            .summaries()
+            .map(|t| t.agent_id.to_string())
             .collect();
         agents.sort();
         agents.dedup();

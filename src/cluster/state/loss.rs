@@ -273,8 +273,8 @@ impl Master {
                         kept.unreachable_tasks_per_framework,
                     );
                 } else {
-                    f.completed_tasks.push(task);
-                    cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
+                    f.completed_tasks
+                        .push(task, kept.completed_tasks_per_framework);
                 }
             }
         }
@@ -319,8 +319,8 @@ impl Master {
                     published.push(super::task_updated_event(&f.id, &status, &task.state));
                 }
                 f.send_update(&status);
-                f.completed_tasks.push(task);
-                cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
+                f.completed_tasks
+                    .push(task, kept.completed_tasks_per_framework);
             }
         }
         for event in &published {
@@ -428,7 +428,7 @@ mod tests {
         assert!(m.mark_gone(&agent_id, &mut fx).is_ok());
         let f = m.framework(&fid);
         assert_eq!(
-            f.map(|f| f.completed_tasks[0].state.as_str()),
+            f.and_then(|f| f.completed_tasks.summaries().next().map(|t| t.state)),
             Some("TASK_GONE_BY_OPERATOR")
         );
         assert_eq!(m.counters.tasks_gone_by_operator, 1);

@@ -8,7 +8,7 @@
 //! and the agent re-registers with the same id, resending the updates not yet
 //! acknowledged (`Slave::recover`, `___reregisterSlave`).
 
-use super::{cap, id, now_secs, CallError, Effect, Master, StoredStatus};
+use super::{id, now_secs, CallError, Effect, Master, StoredStatus};
 use crate::mesos::v1::{Reason, Source, TaskState};
 use serde_json::json;
 
@@ -81,8 +81,8 @@ impl Master {
                     &status,
                     TaskState::Lost.as_str(),
                 ));
-                f.completed_tasks.push(task);
-                cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
+                f.completed_tasks
+                    .push(task, kept.completed_tasks_per_framework);
             }
         }
         for status in &lost_statuses {

@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(ids(&m, &fid), ["t1", "t3", "t4"]);
         let f = m.framework(&fid);
         assert!(f.is_some_and(|f| f.tasks.get("t2").is_none() && f.tasks.get("t4").is_some()));
-        assert!(f.is_some_and(|f| f.completed_tasks.iter().any(|t| t.task_id == "t2")));
+        assert!(f.is_some_and(|f| f.completed_tasks.summaries().any(|t| t.task_id == "t2")));
         let mut list = std::mem::take(&mut m.framework_mut(&fid).unwrap().tasks);
         let taken = list.take_where(|t| t.task_id != "t3");
         let taken: Vec<&str> = taken.iter().map(|t| t.task_id.as_str()).collect();

@@ -239,8 +239,8 @@ impl Master {
         if let Some(mut task) = retired {
             task.kill = None;
             let agent_id = task.agent_id.clone();
-            f.completed_tasks.push(task);
-            cap(&mut f.completed_tasks, kept.completed_tasks_per_framework);
+            f.completed_tasks
+                .push(task, kept.completed_tasks_per_framework);
             self.check_drained(&agent_id, fx);
         }
     }
