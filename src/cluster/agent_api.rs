@@ -251,7 +251,7 @@ fn tasks_on<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> impl Iterator<Item = &'a
 }
 
 pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
-    let all = m.all_tasks();
+    let all = m.agent_tasks(&a.id);
     let mut o = Map::new();
     put_values(
         &mut o,
@@ -292,7 +292,7 @@ fn executor_runs<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> Vec<(&'a Task, bool
 
 /// GET_EXECUTORS: executors with a task still running, then those whose tasks are all done.
 pub fn agent_executors(m: &Master, a: &Agent) -> Value {
-    let all = m.all_tasks();
+    let all = m.agent_tasks(&a.id);
     let runs = executor_runs(&all, a);
     let view = |want: bool| -> Vec<Value> {
         runs.iter()
@@ -309,7 +309,7 @@ pub fn agent_executors(m: &Master, a: &Agent) -> Value {
 /// GET_FRAMEWORKS: frameworks with an executor running on the agent, then those it ran
 /// (a Mesos agent removes a framework once it has no executor left).
 pub fn agent_frameworks(m: &Master, a: &Agent) -> Value {
-    let all = m.all_tasks();
+    let all = m.agent_tasks(&a.id);
     let runs = executor_runs(&all, a);
     let mut live = Vec::new();
     let mut done = Vec::new();

@@ -160,7 +160,7 @@ pub fn agent_state(m: &Master, a: &Agent) -> Value {
     let mut allocated = super::resources::Resources::default();
     let completed = m.completed_frameworks.iter().map(|c| &c.framework);
     for f in m.frameworks.iter().chain(completed) {
-        let read = f.completed_tasks.read_back();
+        let read = f.completed_tasks.read_back_on(&a.id);
         let runs = runs(f, &read, &a.id);
         if runs.is_empty() {
             continue;

@@ -989,14 +989,25 @@ impl Master {
 
     /// All tasks, for the views: those held, then the completed ones read back.
     pub fn all_tasks(&self) -> AllTasks<'_> {
+        self.tasks_read_back(None)
+    }
+
+    /// The tasks an agent's views show: those held (of every agent), then the completed
+    /// ones of this agent, read back.
+    pub fn agent_tasks(&self, agent_id: &str) -> AllTasks<'_> {
+        self.tasks_read_back(Some(agent_id))
+    }
+
+    fn tasks_read_back(&self, agent_id: Option<&str>) -> AllTasks<'_> {
         let frameworks = self.frameworks.iter();
         let completed = self.completed_frameworks.iter().map(|c| &c.framework);
+        let read = frameworks.chain(completed).flat_map(|f| match agent_id {
+            Some(a) => f.completed_tasks.read_back_on(a),
+            None => f.completed_tasks.read_back(),
+        });
         AllTasks {
             m: self,
-            read: frameworks
-                .chain(completed)
-                .flat_map(|f| f.completed_tasks.read_back())
-                .collect(),
+            read: read.collect(),
         }
     }
 }

@@ -107,18 +107,34 @@ impl CompletedTasks {
 
     /// All of them as tasks, oldest first.
     pub fn read_back(&self) -> Vec<Task> {
-        let mut out = Vec::with_capacity(self.len());
+        self.read_back_where(|_| true)
+    }
+
+    /// Those on agent `agent_id` as tasks, oldest first; the others are not read back.
+    pub fn read_back_on(&self, agent_id: &str) -> Vec<Task> {
+        self.read_back_where(|agent| agent == agent_id)
+    }
+
+    fn read_back_where(&self, keep: impl Fn(&str) -> bool) -> Vec<Task> {
+        let mut out = Vec::new();
         for (n, chunk) in self.chunks.iter().enumerate() {
-            let texts = chunk.texts();
             let from = if n == 0 { self.skip } else { 0 };
-            for i in from..texts.len() {
+            let wanted: Vec<usize> = (from..chunk.entries.len())
+                .filter(|i| keep(chunk.id(chunk.entries[*i].agent_id)))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let texts = chunk.texts();
+            for i in wanted {
                 match serde_json::from_slice::<Record>(texts.piece(i, RECORD)) {
                     Ok(r) => out.push(r.into_task()),
                     Err(e) => tracing::error!("a completed task is unreadable: {e}"),
                 }
             }
         }
-        out.extend(self.recent.iter().map(Record::of).map(Record::into_task));
+        let recent = self.recent.iter().filter(|t| keep(&t.agent_id));
+        out.extend(recent.map(Record::of).map(Record::into_task));
         out
     }
 
@@ -517,6 +533,9 @@ mod tests {
         assert_eq!(list.legacy_value(18), Value::Null);
         let read = list.read_back();
         assert_eq!(read.len(), 18);
+        assert_eq!(list.read_back_on("elsewhere").len(), 0);
+        let agent = read[0].agent_id.clone();
+        assert_eq!(list.read_back_on(&agent).len(), 18);
         for (i, t) in read.iter().enumerate() {
             assert_eq!(views::task_v1(t), v1[i + 2]);
             assert_eq!(legacy::task_legacy(t), old[i + 2]);
