@@ -133,7 +133,7 @@ impl Master {
             }
         }
         // The answers go out together, in the order asked.
-        let mut batch = UpdateBatch::default();
+        let mut batch = UpdateBatch::to(f.sink.as_ref());
         if tasks.is_empty() {
             for t in &f.tasks {
                 batch.push(&latest(t));
