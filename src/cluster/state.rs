@@ -1167,6 +1167,22 @@ pub(crate) mod tests {
         (fid.unwrap_or_default(), rx, offer)
     }
 
+    /// A LAUNCH of `task_infos` on `offer`, accepted for framework `fid`.
+    pub(super) fn launched(
+        m: &mut Master,
+        fid: &str,
+        offer: &Value,
+        task_infos: Vec<Value>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let op = json!({"type": "LAUNCH", "launch": {"task_infos": task_infos}});
+        let offer_id = offer["id"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(m.accept(fid, &[offer_id], &[op], 0.0, fx).is_ok());
+    }
+
     pub(super) fn events(rx: &mut crate::cluster::event_queue::Receiver) -> Vec<Value> {
         let mut d = recordio::Decoder::new();
         while let Ok(b) = rx.try_recv() {

@@ -427,7 +427,7 @@ impl Record {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{master, subscribed};
+    use super::super::tests::{launched, master, subscribed};
     use super::*;
     use serde_json::json;
 
@@ -451,12 +451,7 @@ mod tests {
                     "kill_policy": {"grace_period": {"nanoseconds": 5}}})
             })
             .collect();
-        let op = json!({"type": "LAUNCH", "launch": {"task_infos": tasks}});
-        let offer_id = offer["id"]["value"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        assert!(m.accept(&fid, &[offer_id], &[op], 0.0, &mut fx).is_ok());
+        launched(&mut m, &fid, &offer, tasks, &mut fx);
         for i in 1..=20 {
             let state = if i % 3 == 0 {
                 "TASK_FAILED"

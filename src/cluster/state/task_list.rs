@@ -72,7 +72,7 @@ impl<'a> IntoIterator for &'a TaskList {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{master, subscribed};
+    use super::super::tests::{launched, master, subscribed};
     use super::super::Master;
     use serde_json::json;
 
@@ -87,12 +87,7 @@ mod tests {
                     "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}]})
             })
             .collect();
-        let op = json!({"type": "LAUNCH", "launch": {"task_infos": tasks}});
-        let offer_id = offer["id"]["value"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        assert!(m.accept(&fid, &[offer_id], &[op], 0.0, &mut fx).is_ok());
+        launched(m, &fid, &offer, tasks, &mut fx);
         fid
     }
 
