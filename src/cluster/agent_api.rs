@@ -246,17 +246,13 @@ pub async fn agent_api(shared: Arc<Shared>, agent_id: String, request: Request) 
     }
 }
 
-fn tasks_on<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> impl Iterator<Item = &'a Task> + 'a {
-    all.iter().filter(move |t| t.agent_id == a.id)
-}
-
 pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
-    let all = m.agent_tasks(&a.id);
+    let all = m.tasks_on(Some(&a.id));
     let mut o = Map::new();
     put_values(
         &mut o,
         "launched_tasks",
-        tasks_on(&all, a)
+        all.iter()
             .filter(|t| !t.is_terminal())
             .map(task_v1)
             .collect(),
@@ -264,7 +260,7 @@ pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
     put_values(
         &mut o,
         "terminated_tasks",
-        tasks_on(&all, a)
+        all.iter()
             .filter(|t| t.is_terminal())
             .map(task_v1)
             .collect(),
@@ -274,8 +270,8 @@ pub fn agent_tasks(m: &Master, a: &Agent) -> Value {
 
 /// Executor runs on the agent (one per task group, one per command task), each with
 /// whether one of its tasks still runs.
-fn executor_runs<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> Vec<(&'a Task, bool)> {
-    let on_agent: Vec<&Task> = tasks_on(all, a).collect();
+fn executor_runs<'a>(all: &'a AllTasks<'a>) -> Vec<(&'a Task, bool)> {
+    let on_agent: Vec<&Task> = all.iter().collect();
     one_per_executor(on_agent.iter().copied())
         .into_iter()
         .map(|rep| {
@@ -292,8 +288,8 @@ fn executor_runs<'a>(all: &'a AllTasks<'a>, a: &'a Agent) -> Vec<(&'a Task, bool
 
 /// GET_EXECUTORS: executors with a task still running, then those whose tasks are all done.
 pub fn agent_executors(m: &Master, a: &Agent) -> Value {
-    let all = m.agent_tasks(&a.id);
-    let runs = executor_runs(&all, a);
+    let all = m.tasks_on(Some(&a.id));
+    let runs = executor_runs(&all);
     let view = |want: bool| -> Vec<Value> {
         runs.iter()
             .filter(|(_, running)| *running == want)
@@ -309,8 +305,8 @@ pub fn agent_executors(m: &Master, a: &Agent) -> Value {
 /// GET_FRAMEWORKS: frameworks with an executor running on the agent, then those it ran
 /// (a Mesos agent removes a framework once it has no executor left).
 pub fn agent_frameworks(m: &Master, a: &Agent) -> Value {
-    let all = m.agent_tasks(&a.id);
-    let runs = executor_runs(&all, a);
+    let all = m.tasks_on(Some(&a.id));
+    let runs = executor_runs(&all);
     let mut live = Vec::new();
     let mut done = Vec::new();
     let completed = m.completed_frameworks.iter().map(|c| &c.framework);

@@ -31,14 +31,8 @@ fn attachments(m: &Master, agent_id: Option<&str>) -> Vec<(String, PathBuf)> {
     if let Some(log) = m.logs.of(&process) {
         out.push((virt.to_string(), log.link.clone()));
     }
-    let all = match agent_id {
-        Some(a) => m.agent_tasks(a),
-        None => m.all_tasks(),
-    };
+    let all = m.tasks_on(agent_id);
     for t in all.iter() {
-        if agent_id.is_some_and(|a| a != t.agent_id) {
-            continue;
-        }
         let run_dir = t
             .sandbox
             .ancestors()

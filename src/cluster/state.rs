@@ -1006,18 +1006,9 @@ impl Master {
         live.chain(done)
     }
 
-    /// All tasks, for the views: those held, then the completed ones read back.
-    pub fn all_tasks(&self) -> AllTasks<'_> {
-        self.tasks_read_back(None)
-    }
-
-    /// The tasks an agent's views show: those held (of every agent), then the completed
-    /// ones of this agent, read back.
-    pub fn agent_tasks(&self, agent_id: &str) -> AllTasks<'_> {
-        self.tasks_read_back(Some(agent_id))
-    }
-
-    fn tasks_read_back(&self, agent_id: Option<&str>) -> AllTasks<'_> {
+    /// The tasks the views show, of one agent or of all (`None`): those held, then the
+    /// completed ones read back.
+    pub fn tasks_on(&self, agent_id: Option<&str>) -> AllTasks<'_> {
         let frameworks = self.frameworks.iter();
         let completed = self.completed_frameworks.iter().map(|c| &c.framework);
         let read = frameworks.chain(completed).flat_map(|f| match agent_id {
@@ -1026,20 +1017,23 @@ impl Master {
         });
         AllTasks {
             m: self,
+            agent_id: agent_id.map(str::to_string),
             read: read.collect(),
         }
     }
 }
 
-/// `Master::all_tasks`: what it read back, beside the master it borrows the rest from.
+/// `Master::tasks_on`: what it read back, beside the master it borrows the rest from.
 pub struct AllTasks<'a> {
     m: &'a Master,
+    agent_id: Option<String>,
     read: Vec<Task>,
 }
 
 impl AllTasks<'_> {
     pub fn iter(&self) -> impl Iterator<Item = &Task> {
-        self.m.held_tasks().chain(self.read.iter())
+        let mine = |t: &&Task| self.agent_id.as_ref().is_none_or(|a| *a == t.agent_id);
+        self.m.held_tasks().filter(mine).chain(self.read.iter())
     }
 }
 

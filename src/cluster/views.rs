@@ -577,12 +577,9 @@ impl Serialize for GetTasks<'_> {
         put_list(&mut o, "tasks", || {
             m.frameworks.iter().flat_map(|f| f.tasks.iter()).map(TaskV1)
         })?;
-        let live = m.frameworks.iter().any(|f| !f.completed_tasks.is_empty());
-        if live
-            || m.completed_frameworks
-                .iter()
-                .any(|c| !c.framework.completed_tasks.is_empty())
-        {
+        let completed = m.completed_frameworks.iter().map(|c| &c.framework);
+        let mut frameworks = m.frameworks.iter().chain(completed);
+        if frameworks.any(|f| !f.completed_tasks.is_empty()) {
             o.serialize_entry("completed_tasks", &CompletedV1(m))?;
         }
         put_list(&mut o, "unreachable_tasks", || {

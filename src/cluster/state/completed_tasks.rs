@@ -291,9 +291,11 @@ fn add_id(ids: &mut String, id: &str) -> (u32, u32) {
     (from as u32, ids.len() as u32)
 }
 
-/// Writes what `v` writes, after its length (`piece`: room to write it in first): the
-/// bytes written. The views and the record are strings, numbers and JSON values: writing
-/// them cannot fail, and a `Vec` takes what the encoder gives it.
+/// Writes what `v` writes after its length in 4 bytes (`piece`: room to write it in
+/// first), and says how many bytes that was. Not RecordIO: `texts` finds the pieces in
+/// place, where `recordio::Decoder` copies each. The views and the record are strings,
+/// numbers and JSON values: writing them cannot fail, and a `Vec` takes what the encoder
+/// gives it.
 fn put(out: &mut FrameEncoder<Vec<u8>>, piece: &mut Vec<u8>, v: &impl Serialize) -> usize {
     piece.clear();
     if serde_json::to_writer(&mut *piece, v).is_err() {
