@@ -48,7 +48,9 @@ async fn health_checks_report_kill_and_show_in_tasks() {
     let sick = status(&h, "sick");
     assert_eq!(sick["healthy"], false, "{sick}");
 
-    // A check reports its result and never kills; a command line is a COMMAND check.
+    // A check reports its result and never kills; a command line is a COMMAND check. Its
+    // offer is what the launches above left, offered again: wait for it, do not race it.
+    h.ok("OFFERS wait=20s min=1").await;
     h.ok(r#"LAUNCH name=checked cmd="sleep 60" check="exit 4" wait=RUNNING"#)
         .await;
     let checked = status(&h, "checked");
